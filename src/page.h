@@ -1,0 +1,36 @@
+/* page.h -- the HTML pages around the grid: one layout (head, navigation Home /
+ * About / Random, footer) and the pages that use it.
+ *
+ * Knows nothing of HTTP or SQL: it is given data and appends HTML to a buffer.
+ * Every piece of text that came from a grid is escaped. Pages load nothing from
+ * other hosts: the stylesheet and favicon are under /static/ on this server. */
+#ifndef IPBORG_PAGE_H
+#define IPBORG_PAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "buf.h"
+
+/* What the grid page shows. Strings are borrowed; any may be NULL except hash
+ * and grid_html. */
+struct page_grid {
+    const char *hash;             /* the hash ID in the URL */
+    bool secret;
+    const char *base_url;         /* "http://host" (no trailing slash) */
+    const char *grid_html;        /* grid_render_html output */
+    size_t grid_html_len;
+    const char *code_cells;       /* JSON text of the code cells, or NULL / "null" */
+    const char *ipb_version;
+    const char *python_version;   /* JSON text */
+    const char *ipb_class;
+    const char *created_at;       /* UTC ISO 8601 or NULL */
+};
+
+void page_grid(struct buf *out, const struct page_grid *g);
+void page_home(struct buf *out);
+void page_about(struct buf *out);
+void page_not_found(struct buf *out);
+/* A page for 5xx answers, e.g. status 503 "The database is not reachable...". */
+void page_error(struct buf *out, int status, const char *message);
+
+#endif
