@@ -1,0 +1,508 @@
+/* store.c -- the front end of the store interface (store.h): picks a backend
+ * from the database URL, keeps one backend connection per thread, and holds
+ * the logic every backend shares (random choice of a grid, salts).
+ *
+ * Connections. Each thread that touches a store gets its own backend
+ * connection, opened on first use and kept in thread-specific data, so worker
+ * threads never share a connection and never take a lock to use one. A
+ * connection that failed with STORE_UNAVAILABLE is dropped (store_conn_reset)
+ * and the next call on that thread reconnects: that is how the service
+ * recovers by itself when the database comes back. Every open connection is
+ * also on a list under a mutex, touched only when a connection opens or
+ * closes, so that store_close can close those of threads that are still
+ * alive (the main thread's, typically).
+ *
+ * Invariant: a slot on the list belongs to exactly one thread; only that
+ * thread uses slot->conn, except store_close, which runs when no other thread
+ * uses the store any more. */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct conn_slot {
+    struct store *st;
+    void *conn;
+    struct conn_slot *prev, *next;
+};
+
+struct store {
+    const struct store_ops *ops;
+    char *url;
+    char *target;              /* file path (sqlite) or conninfo (postgresql) */
+    int flags;
+    pthread_key_t key;         /* -> struct conn_slot of the calling thread */
+    pthread_mutex_t lock;      /* guards slots */
+    struct conn_slot *slots;
+};
+
+void store_errf(char *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, STORE_ERRLEN, fmt, ap);
+    va_end(ap);
+}
+
+void grid_record_clear(struct grid_record *r)
+{
+    free(r->ipb_version);
+    free(r->python_version);
+    free(r->grid_data);
+    free(r->code_cells);
+    free(r->ipb_class);
+    free(r->created_at);
+    memset(r, 0, sizeof *r);
+}
+
+const char *store_table_name(enum grid_table t)
+{
+    return t == GRID_SECRET ? "secret_grids" : "public_grids";
+}
+
+/* --- connections ----------------------------------------------------------- */
+
+static void slot_unlink(struct store *st, struct conn_slot *s)
+{
+    pthread_mutex_lock(&st->lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        st->slots = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Thread exit: close the thread's connection. */
+static void slot_destroy(void *p)
+{
+    struct conn_slot *s = p;
+    slot_unlink(s->st, s);
+    if (s->conn)
+        s->st->ops->disconnect(s->conn);
+    free(s);
+}
+
+void *store_conn(struct store *st, int *status, char *err)
+{
+    struct conn_slot *s = pthread_getspecific(st->key);
+    if (s && s->conn)
+        return s->conn;
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) {
+            store_errf(err, "out of memory");
+            if (status)
+                *status = STORE_ERROR;
+            return NULL;
+        }
+        s->st = st;
+        if (pthread_setspecific(st->key, s) != 0) {
+            free(s);
+            store_errf(err, "out of memory");
+            if (status)
+                *status = STORE_ERROR;
+            return NULL;
+        }
+        pthread_mutex_lock(&st->lock);
+        s->next = st->slots;
+        if (st->slots)
+            st->slots->prev = s;
+        st->slots = s;
+        pthread_mutex_unlock(&st->lock);
+    }
+    int rc = st->ops->connect(st, st->flags, &s->conn, err);
+    if (rc != STORE_OK) {
+        s->conn = NULL;
+        if (status)
+            *status = rc;
+        return NULL;
+    }
+    return s->conn;
+}
+
+void store_conn_reset(struct store *st)
+{
+    struct conn_slot *s = pthread_getspecific(st->key);
+    if (s && s->conn) {
+        st->ops->disconnect(s->conn);
+        s->conn = NULL;
+    }
+}
+
+/* --- opening ----------------------------------------------------------------- */
+
+static int has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+struct store *store_open(const char *url, int flags, char *err)
+{
+    const struct store_ops *ops;
+    const char *target;
+    if (!url || !*url) {
+        store_errf(err, "no database URL given (--db-url or DATABASE_URL)");
+        return NULL;
+    }
+    if (has_prefix(url, "sqlite:///")) {
+        ops = &store_sqlite_ops;
+        target = url + strlen("sqlite:///");   /* "rel.db" or "/abs.db" */
+        if (!*target) {
+            store_errf(err, "database URL '%s' names no file", url);
+            return NULL;
+        }
+    } else if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+        ops = &store_pg_ops;
+        target = url;
+    } else {
+        store_errf(err, "unsupported database URL '%s' (expected sqlite:///path.db, "
+                   "sqlite:////absolute/path.db or postgresql://...)", url);
+        return NULL;
+    }
+
+    struct store *st = calloc(1, sizeof *st);
+    if (!st || !(st->url = strdup(url)) || !(st->target = strdup(target))) {
+        if (st)
+            free(st->url);
+        free(st);
+        store_errf(err, "out of memory");
+        return NULL;
+    }
+    st->ops = ops;
+    st->flags = flags;
+    pthread_mutex_init(&st->lock, NULL);
+    if (pthread_key_create(&st->key, slot_destroy) != 0) {
+        store_errf(err, "cannot create thread key");
+        pthread_mutex_destroy(&st->lock);
+        free(st->target);
+        free(st->url);
+        free(st);
+        return NULL;
+    }
+    int status = STORE_OK;
+    if (!store_conn(st, &status, err)) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    /* The calling thread's slot is also on the list; clear its key so that
+     * the destructor does not run on freed memory at thread exit. */
+    pthread_setspecific(st->key, NULL);
+    pthread_mutex_lock(&st->lock);
+    struct conn_slot *s = st->slots;
+    st->slots = NULL;
+    pthread_mutex_unlock(&st->lock);
+    while (s) {
+        struct conn_slot *next = s->next;
+        if (s->conn)
+            st->ops->disconnect(s->conn);
+        free(s);
+        s = next;
+    }
+    pthread_key_delete(st->key);
+    pthread_mutex_destroy(&st->lock);
+    free(st->target);
+    free(st->url);
+    free(st);
+}
+
+const char *store_url(const struct store *st) { return st->url; }
+const char *store_target(const struct store *st) { return st->target; }
+const struct store_ops *store_backend(const struct store *st) { return st->ops; }
+int store_flags(const struct store *st) { return st->flags; }
+
+/* --- wrappers ---------------------------------------------------------------- */
+
+/* Every wrapper: get the thread's connection, run the op, and drop the
+ * connection when the database went away so the next call reconnects. */
+#define WITH_CONN(st, err, call)                                   \
+    do {                                                           \
+        int status_ = STORE_OK;                                    \
+        void *conn = store_conn((st), &status_, (err));            \
+        if (!conn)                                                 \
+            return status_;                                        \
+        int rc_ = (call);                                          \
+        if (rc_ == STORE_UNAVAILABLE)                              \
+            store_conn_reset(st);                                  \
+        return rc_;                                                \
+    } while (0)
+
+int store_put(struct store *st, enum grid_table t, const struct grid_record *rec,
+              int64_t *id_out, char *err)
+{
+    WITH_CONN(st, err, st->ops->put(conn, t, rec, id_out, err));
+}
+
+int store_get(struct store *st, enum grid_table t, int64_t id,
+              struct grid_record *out, char *err)
+{
+    WITH_CONN(st, err, st->ops->get(conn, t, id, out, err));
+}
+
+int store_get_grid_data(struct store *st, enum grid_table t, int64_t id,
+                        char **json, size_t *len, char *err)
+{
+    WITH_CONN(st, err, st->ops->get_grid_data(conn, t, id, json, len, err));
+}
+
+int store_count(struct store *st, enum grid_table t, int64_t *rows,
+                int64_t *max_id, char *err)
+{
+    WITH_CONN(st, err, st->ops->count(conn, t, rows, max_id, err));
+}
+
+int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
+{
+    WITH_CONN(st, err, st->ops->del(conn, t, id, err));
+}
+
+/* --- random choice ---------------------------------------------------------- */
+
+/* A per-thread splitmix64 generator seeded from the kernel: cheap, lock-free,
+ * and good enough to pick grids (not for secrets: salts use getrandom). */
+static uint64_t rand64(void)
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local int seeded;
+    if (!seeded) {
+        if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state)
+            state = (uint64_t)(uintptr_t)&state ^ 0x9e3779b97f4a7c15ull;
+        seeded = 1;
+    }
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias. */
+static uint64_t rand_below(uint64_t n)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t r;
+    do
+        r = rand64();
+    while (r >= limit);
+    return r % n;
+}
+
+/* Rejection sampling: draw an id in 1..max_id until one exists. Every existing
+ * id is equally likely on every draw, so the result is uniform over existing
+ * rows however the ids are spread. With few gaps it ends after about one
+ * look-up; when more than half the id range is gaps, a bounded number of
+ * misses switches to count + k-th row, which is exact but costs a scan in
+ * some backends. */
+#define RANDOM_TRIES 16
+
+static int random_id_on(struct store *st, void *conn, enum grid_table t,
+                        int64_t *id_out, char *err)
+{
+    const struct store_ops *ops = st->ops;
+    int64_t rows = -1, max_id = 0;
+    int rc;
+    if (ops->max_id)
+        rc = ops->max_id(conn, t, &max_id, err);
+    else
+        rc = ops->count(conn, t, &rows, &max_id, err);
+    if (rc != STORE_OK)
+        return rc;
+    if (max_id <= 0)
+        return STORE_NOT_FOUND;
+    for (int i = 0; i < RANDOM_TRIES; i++) {
+        int64_t cand = 1 + (int64_t)rand_below((uint64_t)max_id);
+        rc = ops->exists(conn, t, cand, err);
+        if (rc == STORE_OK) {
+            *id_out = cand;
+            return STORE_OK;
+        }
+        if (rc != STORE_NOT_FOUND)
+            return rc;
+    }
+    if (rows < 0) {
+        rc = ops->count(conn, t, &rows, &max_id, err);
+        if (rc != STORE_OK)
+            return rc;
+    }
+    if (rows <= 0)
+        return STORE_NOT_FOUND;
+    return ops->nth_id(conn, t, (int64_t)rand_below((uint64_t)rows), id_out, err);
+}
+
+int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err)
+{
+    WITH_CONN(st, err, random_id_on(st, conn, t, id_out, err));
+}
+
+/* --- salts (SPEC §2) ---------------------------------------------------------- */
+
+/* A fresh salt: 32 characters from the kernel's random source. */
+static int make_salt(char *out, size_t n)
+{
+    static const char digits[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    unsigned char raw[64];
+    if (n > sizeof raw + 1)
+        n = sizeof raw + 1;
+    size_t want = n - 1, got = 0;
+    while (got < want) {
+        ssize_t r = getrandom(raw + got, want - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    for (size_t i = 0; i < want; i++)
+        out[i] = digits[raw[i] % 62];   /* 256 % 62 bias is irrelevant for a salt */
+    out[want] = '\0';
+    return 0;
+}
+
+/* Reads both stored salts. STORE_OK with both, STORE_NOT_FOUND with neither
+ * (both NULL); a store holding only one is broken: STORE_ERROR. */
+static int read_salts(struct store *st, void *conn, char **pub, char **sec, char *err)
+{
+    *pub = *sec = NULL;
+    int a = st->ops->meta_get(conn, META_PUBLIC_SALT, pub, err);
+    if (a != STORE_OK && a != STORE_NOT_FOUND)
+        return a;
+    int b = st->ops->meta_get(conn, META_SECRET_SALT, sec, err);
+    if (b != STORE_OK && b != STORE_NOT_FOUND) {
+        free(*pub);
+        *pub = NULL;
+        return b;
+    }
+    if (a == STORE_OK && b == STORE_OK)
+        return STORE_OK;
+    if (a == STORE_NOT_FOUND && b == STORE_NOT_FOUND)
+        return STORE_NOT_FOUND;
+    free(*pub);
+    free(*sec);
+    *pub = *sec = NULL;
+    store_errf(err, "the database stores only one of the two hash-ID salts (%s, %s); "
+               "refusing to guess the other", META_PUBLIC_SALT, META_SECRET_SALT);
+    return STORE_ERROR;
+}
+
+/* Stores both salts (insert-if-absent) and reads back what is stored, which
+ * is what another process may have stored first. */
+static int store_salts(struct store *st, void *conn, const char *pub, const char *sec,
+                       char **spub, char **ssec, char *err)
+{
+    int rc = st->ops->meta_set(conn, META_PUBLIC_SALT, pub, err);
+    if (rc == STORE_OK)
+        rc = st->ops->meta_set(conn, META_SECRET_SALT, sec, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = read_salts(st, conn, spub, ssec, err);
+    if (rc == STORE_NOT_FOUND) {
+        store_errf(err, "the salts just stored cannot be read back");
+        return STORE_ERROR;
+    }
+    return rc;
+}
+
+static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
+                            const char *env_sec, int force, char **pub, char **sec,
+                            char *err)
+{
+    if ((env_pub == NULL) != (env_sec == NULL)) {
+        store_errf(err, "set both HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT, or neither");
+        return STORE_ERROR;
+    }
+    int readonly = st->flags & STORE_READONLY;
+    char *spub = NULL, *ssec = NULL;
+    int rc = read_salts(st, conn, &spub, &ssec, err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+        return rc;
+
+    if (env_pub) {
+        if (rc == STORE_NOT_FOUND && !readonly) {
+            rc = store_salts(st, conn, env_pub, env_sec, &spub, &ssec, err);
+            if (rc != STORE_OK)
+                return rc;
+        }
+        if (spub && (strcmp(spub, env_pub) != 0 || strcmp(ssec, env_sec) != 0) && !force) {
+            free(spub);
+            free(ssec);
+            store_errf(err, "HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT differ from the salts "
+                       "stored in the database: every grid URL would change. Unset them to "
+                       "use the stored salts (or use serve --force-salts for this run)");
+            return STORE_ERROR;
+        }
+        free(spub);
+        free(ssec);
+        *pub = strdup(env_pub);
+        *sec = strdup(env_sec);
+        goto check;
+    }
+
+    if (rc == STORE_OK) {
+        *pub = spub;
+        *sec = ssec;
+        return STORE_OK;
+    }
+
+    /* No salts anywhere: only a database without grids may get new ones. */
+    int64_t total = 0;
+    for (int t = 0; t < GRID_TABLES; t++) {
+        int64_t rows = 0, max_id = 0;
+        rc = st->ops->count(conn, (enum grid_table)t, &rows, &max_id, err);
+        if (rc != STORE_OK)
+            return rc;
+        total += rows;
+    }
+    if (total > 0) {
+        store_errf(err, "the database holds %lld grids but no hash-ID salts: set "
+                   "HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT to the old service's salts "
+                   "(random ones would break every existing URL)", (long long)total);
+        return STORE_ERROR;
+    }
+    if (readonly) {
+        store_errf(err, "the database stores no hash-ID salts (set HASHIDS_PUBLIC_SALT and "
+                   "HASHIDS_SECRET_SALT)");
+        return STORE_NOT_FOUND;
+    }
+    char newpub[33], newsec[33];
+    if (make_salt(newpub, sizeof newpub) || make_salt(newsec, sizeof newsec)) {
+        store_errf(err, "cannot read random bytes for new salts: %s", strerror(errno));
+        return STORE_ERROR;
+    }
+    rc = store_salts(st, conn, newpub, newsec, pub, sec, err);
+    if (rc != STORE_OK)
+        return rc;
+check:
+    if (!*pub || !*sec) {
+        free(*pub);
+        free(*sec);
+        *pub = *sec = NULL;
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+int store_resolve_salts(struct store *st, const char *env_public,
+                        const char *env_secret, int force, char **pub, char **sec,
+                        char *err)
+{
+    *pub = *sec = NULL;
+    WITH_CONN(st, err, resolve_salts_on(st, conn, env_public, env_secret, force, pub,
+                                        sec, err));
+}
