@@ -1,0 +1,334 @@
+/* handlers.c -- the HTTP API of SPEC §3, one function per route (handlers.h).
+ *
+ * Data flows one way: request -> validation (grid.c) -> store (store.h) ->
+ * reply. A path segment names a grid only when it is the canonical hash ID
+ * of an id (hashid_parse_id); anything else is 404 before the store is asked.
+ *
+ * Errors from the store: STORE_UNAVAILABLE is 503 (JSON for /post and /get,
+ * an error page for HTML), STORE_ERROR is 500 with the detail on stderr, never
+ * in the answer. A 200 from /post is only sent after store_put has returned
+ * STORE_OK, which means committed. */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assets.h"
+#include "page.h"
+
+static const char HTML[] = "text/html; charset=utf-8";
+static const char JSON[] = "application/json";
+
+/* --- helpers ------------------------------------------------------------------- */
+
+/* BASE of SPEC §3: --public-url without trailing slashes, else http:// + Host. */
+static void base_url(const struct app *a, const struct http_request *req, struct buf *out)
+{
+    const char *pub = a->cfg->public_url;
+    if (pub && *pub) {
+        size_t n = strlen(pub);
+        while (n && pub[n - 1] == '/')
+            n--;
+        buf_append(out, pub, n);
+        return;
+    }
+    buf_puts(out, "http://");
+    const char *host = req->host;
+    /* A Host header is the client's own claim; take it only if it looks like
+     * host[:port], so that nothing odd lands in a URL we hand out. */
+    int ok = host && *host && strlen(host) < 256;
+    for (const char *p = host; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+             (*p >= '0' && *p <= '9') || strchr(".-:[]_", *p);
+    if (ok)
+        buf_puts(out, host);
+    else
+        buf_printf(out, "%s:%u", a->cfg->host, a->cfg->port);
+}
+
+static void html_page_reply(struct http_reply *r, int status)
+{
+    r->status = status;
+    r->content_type = HTML;
+}
+
+static void store_failure(struct http_reply *r, int rc, const char *err, int json)
+{
+    int status = rc == STORE_UNAVAILABLE ? 503 : 500;
+    const char *msg = rc == STORE_UNAVAILABLE
+                          ? "the database is not reachable right now; try again shortly"
+                          : "internal error while reading or writing the database";
+    fprintf(stderr, "ipborg: store: %s\n", err && *err ? err : "(no detail)");
+    if (json) {
+        http_reply_json_error(r, status, msg);
+    } else {
+        buf_reset(&r->body);
+        page_error(&r->body, status, msg);
+        html_page_reply(r, status);
+    }
+    r->cache_control = "no-store";
+}
+
+/* --- routes ---------------------------------------------------------------------- */
+
+void handle_not_found(void *app, const struct http_request *req, struct http_reply *r,
+                      const char *arg)
+{
+    (void)app, (void)req, (void)arg;
+    buf_reset(&r->body);
+    page_not_found(&r->body);
+    html_page_reply(r, 404);
+}
+
+static void handle_post(void *app, const struct http_request *req, struct http_reply *r,
+                        const char *arg)
+{
+    struct app *a = app;
+    (void)arg;
+    char err[512];
+    struct grid_post post;
+    if (grid_validate_post(req->body ? req->body : "", req->body_len, &a->limits, &post, err,
+                           sizeof err) != 0) {
+        http_reply_json_error(r, 400, err);
+        return;
+    }
+    struct grid_record rec = {
+        .ipb_version = post.ipb_version,
+        .python_version = post.python_version,
+        .grid_data = post.grid_data,
+        .code_cells = post.code_cells,
+        .ipb_class = post.ipb_class,
+        .secret = post.secret,
+    };
+    enum grid_table t = post.secret ? GRID_SECRET : GRID_PUBLIC;
+    int64_t id = 0;
+    char serr[STORE_ERRLEN] = "";
+    int rc = store_put(a->store, t, &rec, &id, serr);
+    grid_post_free(&post);
+    if (rc != STORE_OK) {
+        store_failure(r, rc, serr, 1);
+        return;
+    }
+    char hash[HASHID_MAX_LEN];
+    if (hashid_encode(a->hashid[t], (uint64_t)id, hash, sizeof hash) < 0) {
+        fprintf(stderr, "ipborg: cannot encode id %lld\n", (long long)id);
+        http_reply_json_error(r, 500, "internal error");
+        return;
+    }
+    r->status = 200;
+    r->content_type = JSON;
+    r->cache_control = "no-store";
+    buf_puts(&r->body, "{\"url\": \"");
+    /* BASE and the hash hold no characters that need JSON escaping: the Host
+     * header was checked, and --public-url is the operator's. */
+    struct buf base = BUF_INIT;
+    base_url(a, req, &base);
+    for (size_t i = 0; i < base.len; i++) {
+        char c = base.data[i];
+        if (c == '"' || c == '\\' || (unsigned char)c < 0x20)
+            buf_printf(&r->body, "\\u%04x", (unsigned char)c);
+        else
+            buf_putc(&r->body, c);
+    }
+    buf_free(&base);
+    buf_puts(&r->body, t == GRID_SECRET ? "/secret/" : "/");
+    buf_puts(&r->body, hash);
+    buf_puts(&r->body, "\"}");
+}
+
+/* Resolves a hash ID to an id of table t; 0 if it names no grid. */
+static int parse_hash(const struct app *a, enum grid_table t, const char *hash, int64_t *id)
+{
+    return hash && hashid_parse_id(a->hashid[t], hash, strlen(hash), id);
+}
+
+static void get_json(struct app *a, enum grid_table t, const char *hash, struct http_reply *r)
+{
+    int64_t id;
+    if (!parse_hash(a, t, hash, &id)) {
+        http_reply_json_error(r, 404, "no such grid");
+        return;
+    }
+    char *json = NULL;
+    size_t len = 0;
+    char err[STORE_ERRLEN] = "";
+    int rc = store_get_grid_data(a->store, t, id, &json, &len, err);
+    if (rc == STORE_NOT_FOUND) {
+        http_reply_json_error(r, 404, "no such grid");
+        return;
+    }
+    if (rc != STORE_OK) {
+        store_failure(r, rc, err, 1);
+        return;
+    }
+    r->status = 200;
+    r->content_type = JSON;
+    buf_free(&r->body);
+    r->body.data = json;
+    r->body.len = len;
+    r->body.cap = len + 1;
+}
+
+static void handle_get(void *app, const struct http_request *req, struct http_reply *r,
+                       const char *arg)
+{
+    (void)req;
+    get_json(app, GRID_PUBLIC, arg, r);
+}
+
+static void handle_get_secret(void *app, const struct http_request *req,
+                              struct http_reply *r, const char *arg)
+{
+    (void)req;
+    get_json(app, GRID_SECRET, arg, r);
+}
+
+static void grid_page(struct app *a, const struct http_request *req, enum grid_table t,
+                      const char *hash, struct http_reply *r)
+{
+    int64_t id;
+    if (!parse_hash(a, t, hash, &id)) {
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    struct grid_record rec = {0};
+    char err[STORE_ERRLEN] = "";
+    int rc = store_get(a->store, t, id, &rec, err);
+    if (rc == STORE_NOT_FOUND) {
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    if (rc != STORE_OK) {
+        store_failure(r, rc, err, 0);
+        return;
+    }
+    struct buf grid = BUF_INIT;
+    char rerr[256];
+    if (!rec.grid_data ||
+        grid_render_html(&grid, rec.grid_data, strlen(rec.grid_data), hash, rerr,
+                         sizeof rerr) != 0) {
+        buf_reset(&grid);
+        buf_puts(&grid, "<p class=\"grid-error\">This grid's stored data cannot be drawn.</p>");
+    }
+    struct buf base = BUF_INIT;
+    base_url(a, req, &base);
+    struct page_grid pg = {
+        .hash = hash,
+        .secret = t == GRID_SECRET,
+        .base_url = base.data ? base.data : "",
+        .grid_html = grid.data ? grid.data : "",
+        .grid_html_len = grid.len,
+        .code_cells = rec.code_cells,
+        .ipb_version = rec.ipb_version,
+        .python_version = rec.python_version,
+        .ipb_class = rec.ipb_class,
+        .created_at = rec.created_at,
+    };
+    page_grid(&r->body, &pg);
+    html_page_reply(r, 200);
+    buf_free(&base);
+    buf_free(&grid);
+    grid_record_clear(&rec);
+}
+
+static void handle_page(void *app, const struct http_request *req, struct http_reply *r,
+                        const char *arg)
+{
+    grid_page(app, req, GRID_PUBLIC, arg, r);
+}
+
+static void handle_page_secret(void *app, const struct http_request *req,
+                               struct http_reply *r, const char *arg)
+{
+    grid_page(app, req, GRID_SECRET, arg, r);
+}
+
+static void handle_random(void *app, const struct http_request *req, struct http_reply *r,
+                          const char *arg)
+{
+    struct app *a = app;
+    (void)arg;
+    int64_t id;
+    char err[STORE_ERRLEN] = "";
+    int rc = store_random_id(a->store, GRID_PUBLIC, &id, err);
+    if (rc == STORE_NOT_FOUND) {
+        handle_not_found(a, req, r, NULL);
+        r->cache_control = "no-store";
+        return;
+    }
+    if (rc != STORE_OK) {
+        store_failure(r, rc, err, 0);
+        return;
+    }
+    char loc[HASHID_MAX_LEN + 2] = "/";
+    if (hashid_encode(a->hashid[GRID_PUBLIC], (uint64_t)id, loc + 1, sizeof loc - 1) < 0) {
+        http_reply_text(r, 500, "text/plain; charset=utf-8", "internal error\n");
+        return;
+    }
+    http_reply_redirect(r, 303, loc);
+    r->cache_control = "no-store";
+}
+
+static void handle_home(void *app, const struct http_request *req, struct http_reply *r,
+                        const char *arg)
+{
+    (void)app, (void)req, (void)arg;
+    page_home(&r->body);
+    html_page_reply(r, 200);
+}
+
+static void handle_about(void *app, const struct http_request *req, struct http_reply *r,
+                         const char *arg)
+{
+    (void)app, (void)req, (void)arg;
+    page_about(&r->body);
+    html_page_reply(r, 200);
+}
+
+static const char *content_type_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return "application/octet-stream";
+    if (!strcmp(dot, ".css"))
+        return "text/css; charset=utf-8";
+    if (!strcmp(dot, ".svg"))
+        return "image/svg+xml";
+    if (!strcmp(dot, ".ico"))
+        return "image/x-icon";
+    if (!strcmp(dot, ".png"))
+        return "image/png";
+    if (!strcmp(dot, ".txt"))
+        return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+static void handle_static(void *app, const struct http_request *req, struct http_reply *r,
+                          const char *arg)
+{
+    for (const struct asset *as = asset_table; as->path; as++) {
+        if (!strncmp(as->path, "/static/", 8) && !strcmp(as->path + 8, arg)) {
+            r->status = 200;
+            r->content_type = content_type_of(arg);
+            r->static_data = as->data;
+            r->static_len = as->size;
+            r->cache_control = "public, max-age=86400";
+            return;
+        }
+    }
+    handle_not_found(app, req, r, NULL);
+}
+
+const struct http_route handlers_routes[] = {
+    {"POST", "/post", handle_post},
+    {"GET", "/get/secret/*", handle_get_secret},
+    {"GET", "/get/*", handle_get},
+    {"GET", "/secret/*", handle_page_secret},
+    {"GET", "/static/*", handle_static},
+    {"GET", "/random", handle_random},
+    {"GET", "/about", handle_about},
+    {"GET", "/", handle_home},
+    {"GET", "/*", handle_page},
+    {NULL, NULL, NULL},
+};

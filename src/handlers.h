@@ -1,0 +1,30 @@
+/* handlers.h -- one function per route: parse the request, call the grid
+ * module and the store, fill the reply. The routing table lives here too, so
+ * that the whole HTTP API (SPEC §3) reads in one place.
+ *
+ * Handlers hold no state between requests; everything they share is in struct
+ * app, which is filled before the server starts and read-only afterwards. */
+#ifndef IPBORG_HANDLERS_H
+#define IPBORG_HANDLERS_H
+
+#include "config.h"
+#include "grid.h"
+#include "hashid.h"
+#include "server.h"
+#include "store.h"
+
+struct app {
+    const struct config *cfg;
+    struct store *store;
+    struct hashid *hashid[GRID_TABLES];   /* one codec per table (salt) */
+    struct grid_limits limits;
+};
+
+/* GET/HEAD/POST routes of SPEC §3, ending with a NULL method. */
+extern const struct http_route handlers_routes[];
+
+/* The 404 page, for every path no route takes. */
+void handle_not_found(void *app, const struct http_request *req,
+                      struct http_reply *reply, const char *arg);
+
+#endif

@@ -1,0 +1,90 @@
+/* server.h -- the HTTP layer: libmicrohttpd set-up, routing, responses and
+ * the access log. It knows nothing of grids: handlers (handlers.c) get a
+ * struct http_request and fill a struct http_reply, and this layer turns the
+ * reply into bytes on the wire.
+ *
+ * Routing. A route is a method and a pattern in which '*' stands for exactly
+ * one non-empty path segment (no '/'), e.g. "/get/secret/ *". GET routes also
+ * answer HEAD (libmicrohttpd drops the body). A path with trailing slashes is
+ * answered 301 to the path without them; a path matching no route goes to the
+ * not-found handler.
+ *
+ * Bodies. A request body is buffered up to max_body bytes; a larger one is
+ * answered 413 as soon as Content-Length shows it (or as soon as a chunked body
+ * passes the limit), without reading the rest.
+ *
+ * Every response carries the security headers (nosniff, a Content-Security-
+ * Policy that forbids scripts, a referrer policy). */
+#ifndef IPBORG_SERVER_H
+#define IPBORG_SERVER_H
+
+#include <stddef.h>
+#include "buf.h"
+
+struct http_request {
+    const char *method;           /* "GET", "HEAD", "POST", ... */
+    const char *path;             /* decoded path, without the query */
+    const char *host;             /* Host header, or NULL */
+    const char *accept_encoding;  /* or NULL */
+    const char *if_none_match;    /* or NULL */
+    const char *body;             /* POST body (not NUL-terminated), or NULL */
+    size_t body_len;
+};
+
+/* What a handler answers. Exactly one of body / static_data is used: a
+ * handler either appends to body (owned by the reply, freed by the server) or
+ * points static_data at bytes that live as long as the program. */
+struct http_reply {
+    int status;                   /* default 200 */
+    const char *content_type;     /* a literal */
+    struct buf body;
+    const void *static_data;
+    size_t static_len;
+    char *location;               /* malloc'd, or NULL */
+    const char *cache_control;    /* a literal, or NULL */
+};
+
+/* A handler. arg is the segment matched by '*' in the route (NUL-terminated,
+ * may be NULL when the pattern has none). */
+typedef void (*http_handler)(void *app, const struct http_request *req,
+                             struct http_reply *reply, const char *arg);
+
+struct http_route {
+    const char *method;           /* "GET" (answers HEAD too) or "POST" */
+    const char *pattern;
+    http_handler fn;
+};
+
+struct http_server_opts {
+    const char *host;             /* numeric address or name */
+    unsigned port;                /* 0: any free port */
+    unsigned threads;             /* 0: one per core */
+    unsigned max_connections;
+    unsigned max_per_ip;          /* 0: no cap */
+    unsigned client_timeout;      /* seconds */
+    size_t max_body;
+    int quiet;                    /* no access log */
+    const struct http_route *routes;   /* ends with a NULL method */
+    http_handler not_found;
+    void *app;
+};
+
+struct http_server;
+
+/* Starts listening and serving on worker threads. NULL + err on failure. */
+struct http_server *http_server_start(const struct http_server_opts *o, char *err,
+                                      size_t errlen);
+/* The port actually bound (useful with port 0). */
+unsigned http_server_port(const struct http_server *s);
+/* Stops accepting, waits (up to grace_seconds) for requests in flight to be
+ * answered, then closes every connection and frees the server. */
+void http_server_stop(struct http_server *s, unsigned grace_seconds);
+
+/* Helpers for handlers. */
+void http_reply_text(struct http_reply *r, int status, const char *content_type,
+                     const char *text);
+void http_reply_redirect(struct http_reply *r, int status, const char *location);
+/* {"error": message} with the given status. */
+void http_reply_json_error(struct http_reply *r, int status, const char *message);
+
+#endif

@@ -1,0 +1,217 @@
+"""harness.py -- what the end-to-end tests share: starting build/ipborg on a free
+loopback port against a real database, speaking HTTP to it, fresh databases on
+SQLite and on the PostgreSQL server that scripts/run-tests.sh started
+(IPBORG_TEST_PG_URL), and a tiny test runner that ends with the line
+`N passed, N failed`.
+
+Only Python's standard library: the tests run on a fresh Debian with python3.
+"""
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("IPBORG_BIN", os.path.join(ROOT, "build", "ipborg"))
+VECTORS = os.environ.get("IPBORG_VECTORS", os.path.join(ROOT, "..", "shared", "vectors"))
+TMP = tempfile.mkdtemp(prefix="ipborg-e2e-")
+
+
+def vector(*parts):
+    return os.path.join(VECTORS, *parts)
+
+
+def read_vector(*parts, mode="rb"):
+    with open(vector(*parts), mode) as f:
+        return f.read()
+
+
+# --- databases ------------------------------------------------------------------
+
+_db_counter = [0]
+
+
+def pg_url():
+    url = os.environ.get("IPBORG_TEST_PG_URL")
+    if not url:
+        raise AssertionError("IPBORG_TEST_PG_URL is not set: run the tests through `make test`, "
+                             "which starts a throw-away PostgreSQL")
+    return url
+
+
+def psql(url, sql):
+    r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("psql failed: %s" % r.stderr.strip())
+    return r.stdout
+
+
+def with_dbname(url, name):
+    u = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+
+def fresh_db(backend):
+    """A new, empty database URL of the given backend ('sqlite' or 'postgres')."""
+    _db_counter[0] += 1
+    n = _db_counter[0]
+    if backend == "sqlite":
+        return "sqlite:///" + os.path.join(TMP, "db%d.sqlite" % n)  # TMP is absolute
+    name = "e2e_%d_%d" % (os.getpid(), n)
+    psql(pg_url(), "CREATE DATABASE %s" % name)
+    return with_dbname(pg_url(), name)
+
+
+# --- the server -----------------------------------------------------------------
+
+class Server:
+    """build/ipborg serve on 127.0.0.1, any free port."""
+
+    def __init__(self, db_url, args=(), env=None, salts=("public", "secret")):
+        e = dict(os.environ)
+        for k in ("HASHIDS_PUBLIC_SALT", "HASHIDS_SECRET_SALT", "DATABASE_URL", "PORT",
+                  "IPBORG_PUBLIC_URL", "IPBORG_HOST"):
+            e.pop(k, None)
+        if salts:
+            e["HASHIDS_PUBLIC_SALT"], e["HASHIDS_SECRET_SALT"] = salts
+        if env:
+            e.update(env)
+        self.db_url = db_url
+        self.log_path = os.path.join(TMP, "server-%d-%f.log" % (os.getpid(), time.time()))
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db-url", db_url] + list(args),
+                                     stdout=subprocess.PIPE, stderr=self.log, env=e)
+        line = self._read_line(20)
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if not m:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not start: %r; log: %s" % (line, self.read_log()))
+        self.port = int(m.group(1))
+        self.base = "http://127.0.0.1:%d" % self.port
+
+    def _read_line(self, timeout):
+        end = time.time() + timeout
+        data = b""
+        while time.time() < end and not data.endswith(b"\n"):
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if r:
+                c = os.read(self.proc.stdout.fileno(), 1)
+                if not c:
+                    break
+                data += c
+            elif self.proc.poll() is not None:
+                break
+        return data.decode("utf-8", "replace")
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop within %ss of signal %d" % (timeout, sig))
+        self.log.close()
+        return self.proc.returncode
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        """One request; returns (status, headers dict with lower-case keys, body bytes)."""
+        own = conn is None
+        if own:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, body, **kw):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        return self.request("POST", "/post", body=body, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def path_of(url):
+    return urllib.parse.urlsplit(url).path
+
+
+# --- assertions -----------------------------------------------------------------
+
+def eq(a, b, what=""):
+    if a != b:
+        raise AssertionError("%s: expected %r, got %r" % (what, b, a) if what else
+                             "expected %r, got %r" % (b, a))
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+# --- runner ---------------------------------------------------------------------
+
+TESTS = []
+
+
+def test(fn=None, backends=("sqlite", "postgres")):
+    """Registers fn(backend) once per backend (or fn() with backends=None)."""
+    def reg(f):
+        if backends:
+            for b in backends:
+                TESTS.append(("%s[%s]" % (f.__name__, b), (lambda f=f, b=b: f(b))))
+        else:
+            TESTS.append((f.__name__, f))
+        return f
+    return reg(fn) if fn else reg
+
+
+def run_all(pattern=None):
+    passed = failed = 0
+    for name, fn in TESTS:
+        if pattern and not re.search(pattern, name):
+            continue
+        t0 = time.time()
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 -- every failure is reported, none stops the run
+            failed += 1
+            print("FAIL %s (%.1fs)" % (name, time.time() - t0))
+            traceback.print_exc(file=sys.stdout)
+        else:
+            passed += 1
+            print("ok   %s (%.1fs)" % (name, time.time() - t0))
+        sys.stdout.flush()
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("e2e: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
