@@ -353,7 +353,9 @@ void page_grid(struct buf *out, const struct page_grid *g)
     LIT(out, "</code>");
     if (g->secret)
         LIT(out, " <span class=\"badge\">secret</span>");
-    LIT(out, "</h1>\n<div class=\"grid-frame\">\n");
+    /* Focusable and labelled because wide grids scroll inside the frame. */
+    LIT(out, "</h1>\n<div class=\"grid-frame\" tabindex=\"0\" role=\"region\" "
+             "aria-label=\"The grid\">\n");
     buf_append(out, g->grid_html, g->grid_html_len);
     LIT(out, "\n</div>\n");
     grid_code_cells(out, g->code_cells);
