@@ -429,8 +429,8 @@ void page_home(struct buf *out)
     buf_append(out, example_grid, sizeof example_grid - 1);
     LIT(out,
         "\n</div>\n"
-        "<figcaption>A 6 \xC3\x97 4 grid, each colour moved one step along "
-        "every row.</figcaption>\n"
+        "<figcaption>A 6 \xC3\x97 4 grid: each row is the one above it shifted "
+        "one block to the left.</figcaption>\n"
         "</figure>\n"
         "<div class=\"ipb-code\"><pre>from ipythonblocks import BlockGrid\n"
         "colors = [(230, 57, 70), (244, 162, 97), (233, 196, 106),\n"
@@ -465,7 +465,9 @@ void page_home(struct buf *out)
         "<section aria-labelledby=\"load-heading\">\n"
         "<h2 id=\"load-heading\">Load a grid back</h2>\n"
         "<p>Every grid page ends with the lines that copy it into a notebook. "
-        "The ID is the last part of the grid's address:</p>\n"
+        "The ID is the last part of the grid's address: <code>bizkiL</code> "
+        "for a page at <code>/bizkiL</code>, and <code>MiXoi4</code> with "
+        "<code>secret=True</code> for one at <code>/secret/MiXoi4</code>:</p>\n"
         "<div class=\"ipb-code\"><pre>from ipythonblocks import BlockGrid\n"
         "grid = BlockGrid.from_web(&#39;bizkiL&#39;)\n"
         "secret_grid = BlockGrid.from_web(&#39;MiXoi4&#39;, secret=True)"
