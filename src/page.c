@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SITE_NAME "ipythonblocks.org"
+#define SITE_NAME "ipborg"
 
 /* Appends a string literal without measuring it at run time. */
 #define LIT(out, s) buf_append((out), "" s, sizeof(s) - 1)
@@ -524,7 +524,7 @@ void page_about(struct buf *out)
         "<section aria-labelledby=\"source-heading\">\n"
         "<h2 id=\"source-heading\">How it runs</h2>\n"
         "<p>This server is ipborg, a small program written in C that speaks "
-        "the same protocol as the original " SITE_NAME " service, so existing "
+        "the same protocol as the original ipythonblocks.org service, so existing "
         "notebooks and grid addresses keep working. Its operators keep the grids "
         "in SQLite or PostgreSQL and can move them between the two without "
         "changing any address.</p>\n"
