@@ -2,7 +2,9 @@
  *
  * Validation (grid_validate_post). The body is parsed once by jansson into a
  * tree, checked field by field in a fixed order, and the JSON columns are
- * re-serialised compactly from that tree. jansson does the byte-level work we
+ * re-serialised from that tree exactly as json_dumps(JSON_COMPACT) writes them
+ * (key order kept, UTF-8 unescaped; the blocks of grid_data are written by
+ * hand for speed, to the same bytes). jansson does the byte-level work we
  * rely on:
  *   - it rejects invalid UTF-8 (including overlong forms and encoded
  *     surrogates such as ED A0 80), lone \uD800-style escapes, NaN/Infinity,
@@ -130,12 +132,31 @@ static int parse_failure(const char *body, size_t len, const json_error_t *e,
         if (found)
             return fail(err, errlen, "%s: integer out of range", path);
     }
+    if (strstr(e->text, "JSON_ALLOW_NUL"))
+        return fail(err, errlen, "body: \\u0000 in a string is not accepted (line %d, column %d)",
+                    e->line, e->column);
     if (strstr(e->text, "maximum parsing depth"))
         return fail(err, errlen, "body: JSON nested more than %d levels deep",
                     JSON_PARSER_MAX_DEPTH);
     return fail(err, errlen, "body: not valid JSON (line %d, column %d: %s)",
                 e->line, e->column, e->text);
 }
+
+/* Decimal text of v at p; returns the end. */
+static char *put_uint(char *p, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+#define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
 
 /* ---- validation of a post ---------------------------------------------- */
 
@@ -276,8 +297,8 @@ static int check_grid_data(struct check *c, json_t *g)
                     (long long)w, (long long)h, c->max_cells);
     if (!json_is_array(blocks) || json_array_size(blocks) == 0)
         return fail(c->err, c->errlen,
-                    "grid_data.blocks: expected a non-empty array of rows, got %s%s",
-                    json_is_array(blocks) ? "an empty " : "", type_name(blocks));
+                    "grid_data.blocks: expected a non-empty array of rows, got %s",
+                    json_is_array(blocks) ? "an empty array" : type_name(blocks));
     if (json_array_size(blocks) != (size_t)h)
         return fail(c->err, c->errlen,
                     "grid_data.blocks: expected %lld rows (height), got %zu",
@@ -302,6 +323,73 @@ static int check_grid_data(struct check *c, json_t *g)
 static char *dump(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* grid_data as json_dumps(g, JSON_COMPACT) would write it, byte for byte,
+ * but with the validated blocks (arrays of small non-negative integers, the
+ * bulk of a post) written directly: jansson formats each integer with
+ * snprintf, which made the dump as slow as the parse. Every other key and
+ * value goes through jansson. Only for a grid check_grid_data accepted. */
+static char *dump_grid_data(const json_t *g)
+{
+    const json_t *blocks = json_object_get(g, "blocks");
+    size_t rows = json_array_size(blocks);
+    size_t cols = json_array_size(json_array_get(blocks, 0));
+    struct buf b = BUF_INIT;
+    /* At most "[255,255,255,1000]," per block and "[]," per row. */
+    buf_reserve(&b, rows * cols * 19 + rows * 3 + 256);
+    buf_putc(&b, '{');
+    const char *key;
+    json_t *value;
+    int first = 1;
+    json_object_foreach((json_t *)g, key, value) {
+        if (!first)
+            buf_putc(&b, ',');
+        first = 0;
+        json_t *k = json_string(key);
+        char *text = k ? dump(k) : NULL;
+        json_decref(k);
+        if (!text) {
+            buf_free(&b);
+            return NULL;
+        }
+        buf_puts(&b, text);
+        free(text);
+        buf_putc(&b, ':');
+        if (value != blocks) {
+            if (!(text = dump(value))) {
+                buf_free(&b);
+                return NULL;
+            }
+            buf_puts(&b, text);
+            free(text);
+            continue;
+        }
+        buf_putc(&b, '[');
+        for (size_t r = 0; r < rows; r++) {
+            const json_t *row = json_array_get(blocks, r);
+            buf_puts(&b, r ? ",[" : "[");
+            for (size_t col = 0; col < cols; col++) {
+                const json_t *blk = json_array_get(row, col);
+                char tmp[96], *p = tmp;
+                if (col)
+                    *p++ = ',';
+                *p++ = '[';
+                for (size_t i = 0; i < 4; i++) {
+                    if (i)
+                        *p++ = ',';
+                    json_int_t v = json_integer_value(json_array_get(blk, i));
+                    p = put_uint(p, (unsigned long long)v);
+                }
+                *p++ = ']';
+                buf_append(&b, tmp, (size_t)(p - tmp));
+            }
+            buf_putc(&b, ']');
+        }
+        buf_putc(&b, ']');
+    }
+    buf_putc(&b, '}');
+    return buf_steal(&b);
 }
 
 static char *copy_string(const json_t *v)
@@ -370,7 +458,7 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
         out->ipb_class = copy_string(v[2]);
         out->code_cells = json_is_null(v[3]) ? NULL : dump(v[3]);
         out->secret = json_is_true(v[4]);
-        out->grid_data = dump(v[5]);
+        out->grid_data = dump_grid_data(v[5]);
         if (!out->python_version || !out->ipb_version || !out->ipb_class ||
             !out->grid_data || (!json_is_null(v[3]) && !out->code_cells)) {
             grid_post_free(out);
@@ -416,22 +504,6 @@ static int draw_number(const json_t *v, long long *out)
         *out = (long long)d;
     return 0;
 }
-
-/* Decimal text of v at p; returns the end. */
-static char *put_uint(char *p, unsigned long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
-
-#define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
 
 /* Appends one <td>. Colours are already clamped, size >= 1. */
 static void put_td(struct buf *out, size_t r, size_t col, const long long rgb[3],

@@ -133,6 +133,10 @@ static void test_posts_valid(void **state)
         assert_non_null(pv);
         assert_true(json_equal(gd, json_object_get(doc, "grid_data")));
         assert_true(json_equal(pv, json_object_get(doc, "python_version")));
+        /* Byte for byte what jansson's own compact dump gives. */
+        char *want = json_dumps(json_object_get(doc, "grid_data"), JSON_COMPACT);
+        assert_string_equal(post.grid_data, want);
+        free(want);
         assert_string_equal(post.ipb_version,
                             json_string_value(json_object_get(doc, "ipb_version")));
         assert_string_equal(post.ipb_class,
@@ -266,6 +270,9 @@ static void test_posts_edge(void **state)
         json_t *cc = json_loads(post.code_cells, 0, NULL);
         assert_true(json_equal(gd, json_object_get(doc, "grid_data")));
         assert_true(json_equal(cc, json_object_get(doc, "code_cells")));
+        char *want = json_dumps(json_object_get(doc, "grid_data"), JSON_COMPACT);
+        assert_string_equal(post.grid_data, want);
+        free(want);
         json_decref(gd);
         json_decref(cc);
         json_decref(doc);
