@@ -417,8 +417,7 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
         body += 3;
         len -= 3;
     }
-    if (len >= 2 && ((unsigned char)body[0] == 0xFF || (unsigned char)body[0] == 0xFE) &&
-        ((unsigned char)body[1] == 0xFF || (unsigned char)body[1] == 0xFE))
+    if (len >= 2 && (memcmp(body, "\xFF\xFE", 2) == 0 || memcmp(body, "\xFE\xFF", 2) == 0))
         return fail(err, errlen, "body: not UTF-8 (a UTF-16 byte order mark)");
     if (len == 0)
         return fail(err, errlen, "body: empty, expected a JSON object");
@@ -568,7 +567,8 @@ static int valid_dom_id(const char *id)
 }
 
 /* Draws the parsed grid; on failure the caller rolls out back. */
-static int draw(struct buf *out, json_t *g, const char *dom_id, char *err, size_t errlen)
+static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
+                char *err, size_t errlen)
 {
     if (!json_is_object(g))
         return fail(err, errlen, "grid_data: expected an object, got %s", type_name(g));
@@ -595,9 +595,12 @@ static int draw(struct buf *out, json_t *g, const char *dom_id, char *err, size_
     if (!json_is_array(row0) || (unsigned long long)w != json_array_size(row0))
         return fail(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
 
-    /* About 160 bytes a block: one allocation up front, not a doubling series. */
+    /* At most about 165 bytes a block: one allocation up front, not a
+     * doubling series. Only when the input could really hold that many blocks
+     * (at least 10 bytes each), since a failed reservation marks out as
+     * out of memory for good. w and h are bounded by array sizes: no overflow. */
     size_t cells = (size_t)w * (size_t)h;
-    if (cells < ((size_t)-1) / 256)
+    if (cells <= json_len / 10)
         buf_reserve(out, 400 + cells * 165 + (size_t)h * 9);
 
     buf_puts(out, "<style type=\"text/css\">table.blockgrid {border: none;}"
@@ -642,7 +645,7 @@ int grid_render_html(struct buf *out, const char *grid_data, size_t len,
         return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
                     e.line, e.column, e.text);
     size_t start = out->len;
-    int rc = draw(out, g, dom_id, err, errlen);
+    int rc = draw(out, g, len, dom_id, err, errlen);
     json_decref(g);
     if (rc != 0 && !out->oom && out->data) {
         out->len = start;

@@ -73,7 +73,7 @@ static void assert_good_message(const char *file, const char *msg)
         fail_msg("%s: message is not one line: %s", file, msg);
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         size_t n = strlen(fields[i]);
-        if (strncmp(msg, fields[i], n) == 0 && strchr(":.[", msg[n]))
+        if (strncmp(msg, fields[i], n) == 0 && msg[n] && strchr(":.[", msg[n]))
             return;
     }
     fail_msg("%s: message names no field: %s", file, msg);
@@ -391,6 +391,12 @@ static void test_posts_bytes(void **state)
     assert_good_message("NUL", err);
     free(nul);
 
+    /* UTF-16, either byte order, with a BOM. */
+    assert_int_equal(grid_validate_post("\xFE\xFF\0{\0}", 6, NULL, &post, err, sizeof err), -1);
+    assert_non_null(strstr(err, "UTF-16"));
+    assert_int_equal(grid_validate_post("\xFF\xFE{\0}\0", 6, NULL, &post, err, sizeof err), -1);
+    assert_non_null(strstr(err, "UTF-16"));
+
     /* A raw \u0000 key and NULL/empty bodies. */
     assert_int_equal(validate_str("{\"a\\u0000\": 1}", 0, err, sizeof err), -1);
     assert_int_equal(grid_validate_post(NULL, 0, NULL, &post, err, sizeof err), -1);
@@ -663,6 +669,24 @@ static void test_render_garbage(void **state)
     assert_int_equal(render_str(huge[3], strlen(huge[3]), &out), 0);
     assert_non_null(strstr(out.data, "(0, 255, 255)"));
     assert_non_null(strstr(out.data, "width: 9223372036854775807px"));
+
+    /* A long first row over many short rows: refused, and no giant
+     * reservation has left the buffer marked out of memory. */
+    struct buf big = BUF_INIT;
+    size_t rows = 100000, cols = 2000;
+    buf_printf(&big, "{\"lines_on\": true, \"width\": %zu, \"height\": %zu, \"blocks\": [[",
+               cols, rows);
+    for (size_t i = 0; i < cols; i++)
+        buf_puts(&big, i ? ",[1,2,3,4]" : "[1,2,3,4]");
+    buf_puts(&big, "]");
+    for (size_t i = 1; i < rows; i++)
+        buf_puts(&big, ",[]");
+    buf_puts(&big, "]}");
+    assert_false(buf_failed(&big));
+    buf_reset(&out);
+    assert_int_equal(render_str(big.data, big.len, &out), -1);
+    assert_false(buf_failed(&out));
+    buf_free(&big);
 
     /* A bad dom_id is refused rather than pasted into the markup. */
     char e2[128];
