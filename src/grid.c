@@ -35,8 +35,10 @@
  * numbers. Colours are clamped to 0..255 and sizes below 1 drawn as 1, as the
  * client's setters did. Integral reals (20.0) and integers beyond 64 bits are
  * tolerated there, because rows it draws may come from before validation.
+ * lines_on may be a boolean or (legacy) an integer, read as its truth value.
  * Anything else is "not drawable": -1 with a message, and out is left as it
- * was. The markup is assembled per block in a small stack buffer with
+ * was. dom_id lands unescaped in a CSS selector and an attribute, so only
+ * letters, digits, '-' and '_' are taken; any other id is refused. The markup is assembled per block in a small stack buffer with
  * hand-rolled integer formatting, then appended once: no printf per cell. */
 #include "grid.h"
 
