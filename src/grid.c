@@ -1,0 +1,657 @@
+/* grid.c -- a grid: validate a posted JSON document, draw it as HTML.
+ *
+ * Validation (grid_validate_post). The body is parsed once by jansson into a
+ * tree, checked field by field in a fixed order, and the JSON columns are
+ * re-serialised from that tree exactly as json_dumps(JSON_COMPACT) writes them
+ * (key order kept, UTF-8 unescaped; the blocks of grid_data are written by
+ * hand for speed, to the same bytes). jansson does the byte-level work we
+ * rely on:
+ *   - it rejects invalid UTF-8 (including overlong forms and encoded
+ *     surrogates such as ED A0 80), lone \uD800-style escapes, NaN/Infinity,
+ *     control characters in strings, trailing garbage and, without
+ *     JSON_ALLOW_NUL, \u0000 (PostgreSQL's jsonb refuses both of the latter);
+ *   - it limits nesting to JSON_PARSER_MAX_DEPTH (2048), so a body nested
+ *     100,000 deep is an error, not a stack overflow;
+ *   - numbers written with a fraction or exponent (3.0, 1e2) become reals, so
+ *     "is an integer" is exactly json_is_integer(), as in JSON Schema draft 4
+ *     under Python's jsonschema; integers beyond 64 bits and reals beyond
+ *     double range (1e400) are parse errors;
+ *   - duplicate keys: the last value wins, in the position of the first;
+ *   - objects keep insertion order, so grid_data is stored as sent, extra
+ *     keys included.
+ * What jansson does not do we do before parsing: skip a UTF-8 byte order mark
+ * (Python's json.loads on bytes does), and refuse a raw NUL byte or a UTF-16
+ * body with a clear message.
+ *
+ * Every failure produces one line that begins with the offending field's path
+ * (python_version, grid_data.blocks[3][2], ...) or with "body" when the
+ * document as a whole is wrong. Messages are forced to printable ASCII, since
+ * jansson's own texts may quote raw bytes of the input.
+ *
+ * Rendering (grid_render_html) reproduces ipythonblocks' BlockGrid._repr_html_
+ * after BlockGrid(width, height, lines_on) and _load_simple_grid(blocks):
+ * exactly `height` rows, row 0 exactly `width` blocks, later rows at least
+ * `width` (the client silently ignored the extra ones), blocks of at least 4
+ * numbers. Colours are clamped to 0..255 and sizes below 1 drawn as 1, as the
+ * client's setters did. Integral reals (20.0) and integers beyond 64 bits are
+ * tolerated there, because rows it draws may come from before validation.
+ * lines_on may be a boolean or (legacy) an integer, read as its truth value.
+ * Anything else is "not drawable": -1 with a message, and out is left as it
+ * was. dom_id lands unescaped in a CSS selector and an attribute, so only
+ * letters, digits, '-' and '_' are taken; any other id is refused. The markup is assembled per block in a small stack buffer with
+ * hand-rolled integer formatting, then appended once: no printf per cell. */
+#include "grid.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- error messages ---------------------------------------------------- */
+
+/* Writes a message into err and returns -1. Anything that is not printable
+ * ASCII (a newline, a byte quoted from the input) becomes '?', so the message
+ * is always one clean line. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    return -1;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number with a fraction or exponent";
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    case JSON_NULL: return "null";
+    }
+    return "something else";
+}
+
+/* ---- finding an integer jansson could not hold --------------------------- */
+
+/* jansson refuses integers beyond 64 bits ("too big integer"), which leaves
+ * only a line and column. To name the field, the body is parsed again with
+ * every integer read as a double, and the first number that no int64 can hold
+ * is looked for. Only runs on that failure path. path holds the field's name
+ * so far; returns 1 when found. */
+static int find_huge(const json_t *v, char *path, size_t cap)
+{
+    size_t n = strlen(path);
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        return d >= 9223372036854775808.0 || d < -9223372036854775808.0;
+    }
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            snprintf(path + n, cap - n, n ? ".%s" : "%s", key);
+            if (find_huge(item, path, cap))
+                return 1;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            snprintf(path + n, cap - n, "[%zu]", i);
+            if (find_huge(item, path, cap))
+                return 1;
+        }
+    }
+    path[n] = '\0';
+    return 0;
+}
+
+static int parse_failure(const char *body, size_t len, const json_error_t *e,
+                         char *err, size_t errlen)
+{
+    if (strstr(e->text, "too big")) {
+        json_t *t = json_loadb(body, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+        char path[256] = "";
+        int found = t && find_huge(t, path, sizeof path) && path[0];
+        json_decref(t);
+        if (found)
+            return fail(err, errlen, "%s: integer out of range", path);
+    }
+    if (strstr(e->text, "JSON_ALLOW_NUL"))
+        return fail(err, errlen, "body: \\u0000 in a string is not accepted (line %d, column %d)",
+                    e->line, e->column);
+    if (strstr(e->text, "maximum parsing depth"))
+        return fail(err, errlen, "body: JSON nested more than %d levels deep",
+                    JSON_PARSER_MAX_DEPTH);
+    return fail(err, errlen, "body: not valid JSON (line %d, column %d: %s)",
+                e->line, e->column, e->text);
+}
+
+/* Decimal text of v at p; returns the end. */
+static char *put_uint(char *p, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+#define PUT_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
+
+/* ---- validation of a post ---------------------------------------------- */
+
+/* What the checks share: where messages go and the cell limit. */
+struct check {
+    char *err;
+    size_t errlen;
+    long long max_cells;
+};
+
+static json_t *require(struct check *c, json_t *obj, const char *where, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v)
+        fail(c->err, c->errlen, "%s: missing key \"%s\"", where, key);
+    return v;
+}
+
+static int check_python_version(struct check *c, const json_t *v)
+{
+    if (!json_is_array(v))
+        return fail(c->err, c->errlen,
+                    "python_version: expected an array of 5 items, got %s", type_name(v));
+    if (json_array_size(v) != 5)
+        return fail(c->err, c->errlen,
+                    "python_version: expected an array of 5 items, got %zu",
+                    json_array_size(v));
+    return 0;
+}
+
+/* The original searched \d+\.\d+(\.\d+)?.* anywhere; ipborg anchors it at the
+ * start (so "v1.9" fails) and counts ASCII digits only. */
+static int check_ipb_version(struct check *c, const json_t *v)
+{
+    if (!json_is_string(v))
+        return fail(c->err, c->errlen, "ipb_version: expected a string, got %s",
+                    type_name(v));
+    const char *s = json_string_value(v);
+    size_t i = 0;
+    while (s[i] >= '0' && s[i] <= '9')
+        i++;
+    int ok = i > 0 && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9';
+    if (!ok)
+        return fail(c->err, c->errlen,
+                    "ipb_version: must start with digits.digits, like \"1.9.0\"");
+    return 0;
+}
+
+static int check_ipb_class(struct check *c, const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s || (strcmp(s, "BlockGrid") != 0 && strcmp(s, "ImageGrid") != 0) ||
+        json_string_length(v) != strlen(s))
+        return fail(c->err, c->errlen, "ipb_class: must be \"BlockGrid\" or \"ImageGrid\"");
+    return 0;
+}
+
+static int check_code_cells(struct check *c, const json_t *v)
+{
+    if (json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return fail(c->err, c->errlen,
+                    "code_cells: expected null or an array of strings, got %s", type_name(v));
+    if (json_array_size(v) == 0)
+        return fail(c->err, c->errlen,
+                    "code_cells: expected null or a non-empty array of strings");
+    size_t i;
+    json_t *cell;
+    json_array_foreach(v, i, cell) {
+        if (!json_is_string(cell))
+            return fail(c->err, c->errlen, "code_cells[%zu]: expected a string, got %s",
+                        i, type_name(cell));
+    }
+    return 0;
+}
+
+static int check_dimension(struct check *c, const json_t *v, const char *name,
+                           json_int_t *out)
+{
+    if (!json_is_integer(v))
+        return fail(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %s",
+                    name, type_name(v));
+    *out = json_integer_value(v);
+    if (*out < 1)
+        return fail(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %lld",
+                    name, (long long)*out);
+    return 0;
+}
+
+/* A block is [red, green, blue, size]. Every value is checked for being an
+ * integer before any range, so that a wrong type is reported as such. */
+static int check_block(struct check *c, const json_t *b, size_t r, size_t col)
+{
+    if (!json_is_array(b) || json_array_size(b) != 4)
+        return fail(c->err, c->errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
+    json_int_t v[4];
+    for (size_t i = 0; i < 4; i++) {
+        const json_t *x = json_array_get(b, i);
+        if (!json_is_integer(x))
+            return fail(c->err, c->errlen,
+                        "grid_data.blocks[%zu][%zu]: expected 4 integers, item %zu is %s",
+                        r, col, i, type_name(x));
+        v[i] = json_integer_value(x);
+    }
+    for (size_t i = 0; i < 3; i++)
+        if (v[i] < 0 || v[i] > 255)
+            return fail(c->err, c->errlen,
+                        "grid_data.blocks[%zu][%zu][%zu]: colour must be 0 to 255, got %lld",
+                        r, col, i, (long long)v[i]);
+    if (v[3] < 1 || v[3] > 1000)
+        return fail(c->err, c->errlen,
+                    "grid_data.blocks[%zu][%zu][3]: block size must be 1 to 1000, got %lld",
+                    r, col, (long long)v[3]);
+    return 0;
+}
+
+static int check_grid_data(struct check *c, json_t *g)
+{
+    if (!json_is_object(g))
+        return fail(c->err, c->errlen, "grid_data: expected an object, got %s", type_name(g));
+    json_t *lines_on = require(c, g, "grid_data", "lines_on");
+    json_t *width = lines_on ? require(c, g, "grid_data", "width") : NULL;
+    json_t *height = width ? require(c, g, "grid_data", "height") : NULL;
+    json_t *blocks = height ? require(c, g, "grid_data", "blocks") : NULL;
+    if (!blocks)
+        return -1;
+    if (!json_is_boolean(lines_on))
+        return fail(c->err, c->errlen, "grid_data.lines_on: expected true or false, got %s",
+                    type_name(lines_on));
+    json_int_t w, h;
+    if (check_dimension(c, width, "width", &w) || check_dimension(c, height, "height", &h))
+        return -1;
+    /* w, h >= 1, so the division is safe and nothing overflows. */
+    if (w > c->max_cells / h)
+        return fail(c->err, c->errlen,
+                    "grid_data: width x height (%lld x %lld) is more than %lld blocks",
+                    (long long)w, (long long)h, c->max_cells);
+    if (!json_is_array(blocks) || json_array_size(blocks) == 0)
+        return fail(c->err, c->errlen,
+                    "grid_data.blocks: expected a non-empty array of rows, got %s",
+                    json_is_array(blocks) ? "an empty array" : type_name(blocks));
+    if (json_array_size(blocks) != (size_t)h)
+        return fail(c->err, c->errlen,
+                    "grid_data.blocks: expected %lld rows (height), got %zu",
+                    (long long)h, json_array_size(blocks));
+    size_t r;
+    json_t *row;
+    json_array_foreach(blocks, r, row) {
+        if (!json_is_array(row))
+            return fail(c->err, c->errlen, "grid_data.blocks[%zu]: expected an array, got %s",
+                        r, type_name(row));
+        if (json_array_size(row) != (size_t)w)
+            return fail(c->err, c->errlen,
+                        "grid_data.blocks[%zu]: expected %lld blocks (width), got %zu",
+                        r, (long long)w, json_array_size(row));
+        for (size_t col = 0; col < (size_t)w; col++)
+            if (check_block(c, json_array_get(row, col), r, col))
+                return -1;
+    }
+    return 0;
+}
+
+static char *dump(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* grid_data as json_dumps(g, JSON_COMPACT) would write it, byte for byte,
+ * but with the validated blocks (arrays of small non-negative integers, the
+ * bulk of a post) written directly: jansson formats each integer with
+ * snprintf, which made the dump as slow as the parse. Every other key and
+ * value goes through jansson. Only for a grid check_grid_data accepted. */
+static char *dump_grid_data(const json_t *g)
+{
+    const json_t *blocks = json_object_get(g, "blocks");
+    size_t rows = json_array_size(blocks);
+    size_t cols = json_array_size(json_array_get(blocks, 0));
+    struct buf b = BUF_INIT;
+    /* At most "[255,255,255,1000]," per block and "[]," per row. */
+    buf_reserve(&b, rows * cols * 19 + rows * 3 + 256);
+    buf_putc(&b, '{');
+    const char *key;
+    json_t *value;
+    int first = 1;
+    json_object_foreach((json_t *)g, key, value) {
+        if (!first)
+            buf_putc(&b, ',');
+        first = 0;
+        json_t *k = json_string(key);
+        char *text = k ? dump(k) : NULL;
+        json_decref(k);
+        if (!text) {
+            buf_free(&b);
+            return NULL;
+        }
+        buf_puts(&b, text);
+        free(text);
+        buf_putc(&b, ':');
+        if (value != blocks) {
+            if (!(text = dump(value))) {
+                buf_free(&b);
+                return NULL;
+            }
+            buf_puts(&b, text);
+            free(text);
+            continue;
+        }
+        buf_putc(&b, '[');
+        for (size_t r = 0; r < rows; r++) {
+            const json_t *row = json_array_get(blocks, r);
+            buf_puts(&b, r ? ",[" : "[");
+            for (size_t col = 0; col < cols; col++) {
+                const json_t *blk = json_array_get(row, col);
+                char tmp[96], *p = tmp;
+                if (col)
+                    *p++ = ',';
+                *p++ = '[';
+                for (size_t i = 0; i < 4; i++) {
+                    if (i)
+                        *p++ = ',';
+                    json_int_t v = json_integer_value(json_array_get(blk, i));
+                    p = put_uint(p, (unsigned long long)v);
+                }
+                *p++ = ']';
+                buf_append(&b, tmp, (size_t)(p - tmp));
+            }
+            buf_putc(&b, ']');
+        }
+        buf_putc(&b, ']');
+    }
+    buf_putc(&b, '}');
+    return buf_steal(&b);
+}
+
+static char *copy_string(const json_t *v)
+{
+    return strdup(json_string_value(v));
+}
+
+static const char *const top_keys[] = {
+    "python_version", "ipb_version", "ipb_class", "code_cells", "secret", "grid_data",
+};
+
+int grid_validate_post(const char *body, size_t len, const struct grid_limits *lim,
+                       struct grid_post *out, char *err, size_t errlen)
+{
+    struct check c = {err, errlen, GRID_DEFAULT_MAX_CELLS};
+    if (lim && lim->max_cells > 0)
+        c.max_cells = lim->max_cells;
+    if (err && errlen)
+        err[0] = '\0';
+    memset(out, 0, sizeof *out);
+
+    if (!body)
+        len = 0;
+    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
+        body += 3;
+        len -= 3;
+    }
+    if (len >= 2 && (memcmp(body, "\xFF\xFE", 2) == 0 || memcmp(body, "\xFE\xFF", 2) == 0))
+        return fail(err, errlen, "body: not UTF-8 (a UTF-16 byte order mark)");
+    if (len == 0)
+        return fail(err, errlen, "body: empty, expected a JSON object");
+    if (memchr(body, '\0', len))
+        return fail(err, errlen, "body: contains a NUL byte");
+
+    json_error_t e;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &e);
+    if (!root)
+        return parse_failure(body, len, &e, err, errlen);
+    if (!json_is_object(root)) {
+        fail(err, errlen, "body: expected a JSON object, got %s", type_name(root));
+        json_decref(root);
+        return -1;
+    }
+
+    json_t *v[6];
+    int rc = 0;
+    for (size_t i = 0; i < 6 && rc == 0; i++)
+        if (!(v[i] = require(&c, root, "body", top_keys[i])))
+            rc = -1;
+    if (rc == 0)
+        rc = check_python_version(&c, v[0]);
+    if (rc == 0)
+        rc = check_ipb_version(&c, v[1]);
+    if (rc == 0)
+        rc = check_ipb_class(&c, v[2]);
+    if (rc == 0)
+        rc = check_code_cells(&c, v[3]);
+    if (rc == 0 && !json_is_boolean(v[4]))
+        rc = fail(err, errlen, "secret: expected true or false, got %s", type_name(v[4]));
+    if (rc == 0)
+        rc = check_grid_data(&c, v[5]);
+    if (rc == 0) {
+        out->python_version = dump(v[0]);
+        out->ipb_version = copy_string(v[1]);
+        out->ipb_class = copy_string(v[2]);
+        out->code_cells = json_is_null(v[3]) ? NULL : dump(v[3]);
+        out->secret = json_is_true(v[4]);
+        out->grid_data = dump_grid_data(v[5]);
+        if (!out->python_version || !out->ipb_version || !out->ipb_class ||
+            !out->grid_data || (!json_is_null(v[3]) && !out->code_cells)) {
+            grid_post_free(out);
+            rc = fail(err, errlen, "body: out of memory");
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+void grid_post_free(struct grid_post *p)
+{
+    if (!p)
+        return;
+    free(p->ipb_version);
+    free(p->python_version);
+    free(p->grid_data);
+    free(p->code_cells);
+    free(p->ipb_class);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+/* A number as the drawing code reads it: an integer, or a real with no
+ * fraction (saturated to the long long range). Anything else is refused. */
+static int draw_number(const json_t *v, long long *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_real(v))
+        return -1;
+    double d = json_real_value(v);
+    if (!isfinite(d) || d != floor(d))
+        return -1;
+    if (d >= 9223372036854775807.0)
+        *out = LLONG_MAX;
+    else if (d <= -9223372036854775808.0)
+        *out = LLONG_MIN;
+    else
+        *out = (long long)d;
+    return 0;
+}
+
+/* Appends one <td>. Colours are already clamped, size >= 1. */
+static void put_td(struct buf *out, size_t r, size_t col, const long long rgb[3],
+                   long long size)
+{
+    char colour[16], td[320];
+    char *q = colour;
+    for (int i = 0; i < 3; i++) {
+        if (i)
+            q = PUT_LIT(q, ", ");
+        q = put_uint(q, (unsigned long long)rgb[i]);
+    }
+    size_t clen = (size_t)(q - colour);
+    char *p = td;
+    p = PUT_LIT(p, "<td title=\"Index: [");
+    p = put_uint(p, r);
+    p = PUT_LIT(p, ", ");
+    p = put_uint(p, col);
+    p = PUT_LIT(p, "]&#10;Color: (");
+    memcpy(p, colour, clen);
+    p += clen;
+    p = PUT_LIT(p, ")\" style=\"width: ");
+    p = put_uint(p, (unsigned long long)size);
+    p = PUT_LIT(p, "px; height: ");
+    p = put_uint(p, (unsigned long long)size);
+    p = PUT_LIT(p, "px;background-color: rgb(");
+    memcpy(p, colour, clen);
+    p += clen;
+    p = PUT_LIT(p, ");\"></td>");
+    buf_append(out, td, (size_t)(p - td));
+}
+
+static int draw_block(struct buf *out, const json_t *b, size_t r, size_t col,
+                      char *err, size_t errlen)
+{
+    long long v[4];
+    if (!json_is_array(b) || json_array_size(b) < 4)
+        return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
+    for (size_t i = 0; i < 4; i++)
+        if (draw_number(json_array_get(b, i), &v[i]))
+            return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
+                        r, col, i);
+    for (size_t i = 0; i < 3; i++)
+        v[i] = v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i];
+    if (v[3] < 1)
+        v[3] = 1;
+    put_td(out, r, col, v, v[3]);
+    return 0;
+}
+
+static int valid_dom_id(const char *id)
+{
+    if (!id || !*id)
+        return 0;
+    for (; *id; id++) {
+        char ch = *id;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Draws the parsed grid; on failure the caller rolls out back. */
+static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
+                char *err, size_t errlen)
+{
+    if (!json_is_object(g))
+        return fail(err, errlen, "grid_data: expected an object, got %s", type_name(g));
+    json_t *lines_on = json_object_get(g, "lines_on");
+    json_t *blocks = json_object_get(g, "blocks");
+    long long w, h;
+    int border;
+    if (json_is_boolean(lines_on))
+        border = json_is_true(lines_on);
+    else if (json_is_integer(lines_on))
+        border = json_integer_value(lines_on) != 0;
+    else
+        return fail(err, errlen, "grid_data.lines_on: expected true or false");
+    if (draw_number(json_object_get(g, "width"), &w) || w < 1)
+        return fail(err, errlen, "grid_data.width: expected an integer >= 1");
+    if (draw_number(json_object_get(g, "height"), &h) || h < 1)
+        return fail(err, errlen, "grid_data.height: expected an integer >= 1");
+    if (!json_is_array(blocks))
+        return fail(err, errlen, "grid_data.blocks: expected an array of rows");
+    if ((unsigned long long)h != json_array_size(blocks))
+        return fail(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
+                    h, json_array_size(blocks));
+    json_t *row0 = json_array_get(blocks, 0);
+    if (!json_is_array(row0) || (unsigned long long)w != json_array_size(row0))
+        return fail(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
+
+    /* At most about 165 bytes a block: one allocation up front, not a
+     * doubling series. Only when the input could really hold that many blocks
+     * (at least 10 bytes each), since a failed reservation marks out as
+     * out of memory for good. w and h are bounded by array sizes: no overflow. */
+    size_t cells = (size_t)w * (size_t)h;
+    if (cells <= json_len / 10)
+        buf_reserve(out, 400 + cells * 165 + (size_t)h * 9);
+
+    buf_puts(out, "<style type=\"text/css\">table.blockgrid {border: none;}"
+                  " .blockgrid tr {border: none;} .blockgrid td {padding: 0px;} #blocks");
+    buf_puts(out, dom_id);
+    buf_puts(out, border ? " td {border: 1px solid white;}</style><table id=\"blocks"
+                         : " td {border: 0px solid white;}</style><table id=\"blocks");
+    buf_puts(out, dom_id);
+    buf_puts(out, "\" class=\"blockgrid\"><tbody>");
+    size_t r;
+    json_t *row;
+    json_array_foreach(blocks, r, row) {
+        if (!json_is_array(row) || json_array_size(row) < (size_t)w)
+            return fail(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
+                        r, w);
+        buf_puts(out, "<tr>");
+        for (size_t col = 0; col < (size_t)w; col++)
+            if (draw_block(out, json_array_get(row, col), r, col, err, errlen))
+                return -1;
+        buf_puts(out, "</tr>");
+    }
+    buf_puts(out, "</tbody></table>");
+    if (buf_failed(out))
+        return fail(err, errlen, "grid_data: out of memory");
+    return 0;
+}
+
+int grid_render_html(struct buf *out, const char *grid_data, size_t len,
+                     const char *dom_id, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!valid_dom_id(dom_id))
+        return fail(err, errlen, "dom_id: expected letters, digits, '-' or '_'");
+    if (!grid_data)
+        return fail(err, errlen, "grid_data: missing");
+    json_error_t e;
+    json_t *g = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
+    if (!g && strstr(e.text, "too big"))
+        g = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
+    if (!g)
+        return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
+                    e.line, e.column, e.text);
+    size_t start = out->len;
+    int rc = draw(out, g, len, dom_id, err, errlen);
+    json_decref(g);
+    if (rc != 0 && !out->oom && out->data) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
+}
