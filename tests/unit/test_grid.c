@@ -696,8 +696,9 @@ static void test_render_garbage(void **state)
 #undef NEXT
 }
 
-/* Not a benchmark: a guard against accidental quadratic work. 200 posts and
- * 200 drawings of the 100x100 grid take a few hundred ms at most. */
+/* Repeated use of the largest valid post (no state carried between calls);
+ * prints the time per call for information only: timings are never asserted
+ * in tests (the benchmarks under bench/ measure speed). */
 static void test_speed(void **state)
 {
     (void)state;
@@ -722,7 +723,6 @@ static void test_speed(void **state)
     double v = (double)(t1 - t0) / CLOCKS_PER_SEC * 1000 / 200;
     double r = (double)(t2 - t1) / CLOCKS_PER_SEC * 1000 / 200;
     print_message("100x100: validate %.3f ms, render %.3f ms (%zu bytes)\n", v, r, out.len);
-    assert_true(v < 200 && r < 200);
     grid_post_free(&post);
     buf_free(&out);
     free(body);
