@@ -13,8 +13,9 @@
  * and the list's length, so it is a permutation, and we keep it as one.
  *
  * Setup. From the default alphabet, the characters at positions prime-1 (2, 3,
- * 5, ... 43) are separators; of those, the 1st, 5th and 9th removed in turn are
- * the guards (c i T), leaving 11 separators (S F h U I t u C H f s). The other 30
+ * 5, ... 43) are separators; the guards (c i T) are taken out of that list at
+ * positions 0, 4 and 8, each counted in what the previous removal left, leaving
+ * 11 separators (S F h U I t u C H f s). The other 30
  * characters, reordered by the salt, are the base alphabet.
  *
  * Encoding numbers v0..vn-1. The lottery character is the head of the base
