@@ -17,12 +17,15 @@
 
 struct hashid;
 
-/* salt: any bytes up to a NUL (spaces significant). NULL on out of memory. */
+/* salt: any bytes up to a NUL (spaces significant), read as UTF-8 the way Python
+ * would hold it. NULL on out of memory, a salt over 1 MiB, or min_length over
+ * HASHID_MAX_LEN. The codec owns no caller memory; free it with hashid_free. */
 struct hashid *hashid_new(const char *salt, unsigned min_length);
 void hashid_free(struct hashid *h);
 
 /* Encodes numbers[0..count) (count >= 1). Writes a NUL-terminated string to out
- * (outlen bytes); returns its length, or -1 if it does not fit. */
+ * (outlen bytes); returns its length, or -1 if it does not fit (or count is 0
+ * or over 2^20). */
 int hashid_encode_many(const struct hashid *h, const uint64_t *numbers, size_t count,
                        char *out, size_t outlen);
 int hashid_encode(const struct hashid *h, uint64_t id, char *out, size_t outlen);
