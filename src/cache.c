@@ -15,6 +15,8 @@
  *     before passing that). */
 #include "cache.h"
 
+#include "hash.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -49,28 +51,6 @@ struct cache {
     atomic_uint_fast64_t hits, misses;
     struct shard shards[SHARDS];
 };
-
-/* A 64-bit hash of the key: 8 bytes at a time, multiply-xorshift mixing. */
-static uint64_t hash_key(const void *key, size_t len)
-{
-    const unsigned char *p = key;
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * 0xff51afd7ed558ccdull);
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h ^= w * 0xc4ceb9fe1a85ec53ull;
-        h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ull;
-        p += 8;
-        len -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, len);
-    h ^= w * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h;
-}
 
 struct cache *cache_new(size_t max_bytes, cache_free_fn free_value)
 {
@@ -172,7 +152,7 @@ int cache_put(struct cache *c, const void *key, size_t keylen, void *value, size
             c->free_value(value);
         return -1;
     }
-    uint64_t h = hash_key(key, keylen);
+    uint64_t h = hash64(key, keylen);
     struct shard *s = &c->shards[h % SHARDS];
     struct entry *e = malloc(sizeof *e + keylen);
     if (!e) {
@@ -214,7 +194,7 @@ int cache_put(struct cache *c, const void *key, size_t keylen, void *value, size
 
 int cache_use(struct cache *c, const void *key, size_t keylen, cache_use_fn use, void *ctx)
 {
-    uint64_t h = hash_key(key, keylen);
+    uint64_t h = hash64(key, keylen);
     struct shard *s = &c->shards[h % SHARDS];
     pthread_mutex_lock(&s->lock);
     struct entry *e = *find_slot(s, h, key, keylen);
@@ -235,7 +215,7 @@ int cache_use(struct cache *c, const void *key, size_t keylen, cache_use_fn use,
 
 int cache_remove(struct cache *c, const void *key, size_t keylen)
 {
-    uint64_t h = hash_key(key, keylen);
+    uint64_t h = hash64(key, keylen);
     struct shard *s = &c->shards[h % SHARDS];
     pthread_mutex_lock(&s->lock);
     struct entry **pp = find_slot(s, h, key, keylen);

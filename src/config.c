@@ -54,6 +54,7 @@ void config_defaults(struct config *c)
     c->max_per_ip = 128;
     c->client_timeout = 10;
     c->threads = 0;
+    c->cache_mb = 32;
     const char *h = env("IPBORG_HOST");
     if (h)
         c->host = h;
@@ -78,6 +79,7 @@ void config_usage_serve(FILE *f)
         "  --max-connections-per-ip N  connections per client address; 0: no cap (default 128)\n"
         "  --client-timeout SECONDS    close connections idle this long (default 10)\n"
         "  --threads N                 worker threads (default: one per core)\n"
+        "  --cache-mb N                memory for finished responses, MiB; 0: none (default 32)\n"
         "  --force-salts               use HASHIDS_*_SALT even if they differ from the stored salts\n"
         "  --quiet                     no access log\n"
         "  --help                      this text\n"
@@ -89,7 +91,7 @@ void config_usage_serve(FILE *f)
 
 enum {
     OPT_PORT = 256, OPT_HOST, OPT_DB, OPT_PUBLIC, OPT_MAX_BODY, OPT_MAX_CELLS,
-    OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_TIMEOUT, OPT_THREADS, OPT_FORCE, OPT_QUIET, OPT_HELP,
+    OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_TIMEOUT, OPT_THREADS, OPT_CACHE, OPT_FORCE, OPT_QUIET, OPT_HELP,
 };
 
 int config_parse_serve(struct config *c, int argc, char **argv)
@@ -105,6 +107,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         {"max-connections-per-ip", required_argument, 0, OPT_MAX_PER_IP},
         {"client-timeout", required_argument, 0, OPT_TIMEOUT},
         {"threads", required_argument, 0, OPT_THREADS},
+        {"cache-mb", required_argument, 0, OPT_CACHE},
         {"force-salts", no_argument, 0, OPT_FORCE},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"help", no_argument, 0, OPT_HELP},
@@ -140,6 +143,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         case OPT_MAX_PER_IP: name = "--max-connections-per-ip"; min = 0; max = 1000000; break;
         case OPT_TIMEOUT: name = "--client-timeout"; min = 1; max = 86400; break;
         case OPT_THREADS: name = "--threads"; min = 1; max = 1024; break;
+        case OPT_CACHE: name = "--cache-mb"; min = 0; max = 1 << 20; break;
         case ':':
             fprintf(stderr, "ipborg serve: option %s needs a value\n", argv[optind - 1]);
             return 2;
@@ -161,6 +165,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         case OPT_MAX_PER_IP: c->max_per_ip = (unsigned)v; break;
         case OPT_TIMEOUT: c->client_timeout = (unsigned)v; break;
         case OPT_THREADS: c->threads = (unsigned)v; break;
+        case OPT_CACHE: c->cache_mb = (size_t)v; break;
         }
     }
     if (optind < argc) {

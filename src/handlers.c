@@ -164,6 +164,8 @@ static void get_json(struct app *a, enum grid_table t, const char *hash, struct 
     }
     r->status = 200;
     r->content_type = JSON;
+    r->cacheable = 1;
+    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
     buf_free(&r->body);
     r->body.data = json;
     r->body.len = len;
@@ -227,6 +229,8 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
     };
     page_grid(&r->body, &pg);
     html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
     buf_free(&base);
     buf_free(&grid);
     grid_record_clear(&rec);
@@ -276,6 +280,8 @@ static void handle_home(void *app, const struct http_request *req, struct http_r
     (void)app, (void)req, (void)arg;
     page_home(&r->body);
     html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->cache_control = "public, max-age=600";
 }
 
 static void handle_about(void *app, const struct http_request *req, struct http_reply *r,
@@ -284,6 +290,8 @@ static void handle_about(void *app, const struct http_request *req, struct http_
     (void)app, (void)req, (void)arg;
     page_about(&r->body);
     html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->cache_control = "public, max-age=600";
 }
 
 static const char *content_type_of(const char *name)
@@ -314,6 +322,7 @@ static void handle_static(void *app, const struct http_request *req, struct http
             r->static_data = as->data;
             r->static_len = as->size;
             r->cache_control = "public, max-age=86400";
+            r->cacheable = 1;
             return;
         }
     }

@@ -87,6 +87,8 @@ static int cmd_serve(int argc, char **argv)
         .client_timeout = cfg.client_timeout,
         .max_body = cfg.max_body,
         .quiet = cfg.quiet,
+        .cache_bytes = cfg.cache_mb << 20,
+        .cache_by_host = !(cfg.public_url && *cfg.public_url),
         .routes = handlers_routes,
         .not_found = handle_not_found,
         .app = &app,

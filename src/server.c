@@ -28,9 +28,14 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "cache.h"
+#include "hash.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    struct cache *cache;
     struct http_server_opts o;
     atomic_int in_flight;
     unsigned port;
@@ -223,6 +228,233 @@ static const char CSP[] =
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'";
 
+static void add_headers(struct MHD_Response *resp, const struct http_reply *r)
+{
+    if (r->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (r->location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->cache_control)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
+}
+
+/* --- the response cache -------------------------------------------------------------- */
+
+/* A finished answer: the plain and (if worth it) gzip responses, and the 304
+ * for a client that holds it already. libmicrohttpd counts references to a
+ * response, so one object is queued on any number of connections at once. */
+struct cached {
+    struct MHD_Response *plain, *gz, *not_modified;
+    size_t plain_len, gz_len;
+    char etag[20];                /* "\"0123456789abcdef\"" */
+};
+
+static void cached_free(void *v)
+{
+    struct cached *e = v;
+    if (e->plain)
+        MHD_destroy_response(e->plain);
+    if (e->gz)
+        MHD_destroy_response(e->gz);
+    if (e->not_modified)
+        MHD_destroy_response(e->not_modified);
+    free(e);
+}
+
+/* 1 if an Accept-Encoding value accepts gzip (a "gzip" token without q=0). */
+static int accepts_gzip(const char *ae)
+{
+    if (!ae)
+        return 0;
+    const char *p = ae;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ",;");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        int is_gzip = n == 4 && strncasecmp(p, "gzip", 4) == 0;
+        p += strcspn(p, ",;");
+        int q0 = 0;
+        while (*p == ';') {
+            p++;
+            while (*p == ' ')
+                p++;
+            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                q0 = strtod(p + 2, NULL) <= 0.0;
+            p += strcspn(p, ",;");
+        }
+        if (is_gzip && !q0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 if an If-None-Match value names etag (weak comparison, as RFC 9110 asks). */
+static int etag_matches(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == elen && memcmp(p, etag, n) == 0)
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+static int compressible(const char *type)
+{
+    return type && (!strncmp(type, "text/", 5) || !strncmp(type, "application/json", 16) ||
+                    !strncmp(type, "image/svg+xml", 13));
+}
+
+/* gzip of data[0..len) into out; 0 on success. */
+static int gzip_bytes(const void *data, size_t len, struct buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    uLong bound = deflateBound(&z, (uLong)len);
+    if (buf_reserve(out, bound)) {
+        deflateEnd(&z);
+        return -1;
+    }
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out->data;
+    z.avail_out = (uInt)bound;
+    int rc = deflate(&z, Z_FINISH);
+    out->len = z.total_out;
+    deflateEnd(&z);
+    return rc == Z_STREAM_END ? 0 : -1;
+}
+
+#define GZIP_MIN 1024
+
+/* Turns a cacheable reply into a cache entry (taking its body). NULL on out
+ * of memory. */
+static struct cached *make_cached(struct http_reply *r)
+{
+    struct cached *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    const void *data = r->static_data ? r->static_data : r->body.data;
+    size_t len = r->static_data ? r->static_len : r->body.len;
+    if (!data)
+        data = "";
+    snprintf(e->etag, sizeof e->etag, "\"%016llx\"", (unsigned long long)hash64(data, len));
+    int vary = compressible(r->content_type) && len >= GZIP_MIN;
+    if (vary) {
+        struct buf z = BUF_INIT;
+        if (gzip_bytes(data, len, &z) == 0 && z.len < len) {
+            e->gz_len = z.len;
+            e->gz = MHD_create_response_from_buffer(z.len, z.data, MHD_RESPMEM_MUST_FREE);
+            if (e->gz)
+                z = (struct buf)BUF_INIT;
+        }
+        buf_free(&z);
+    }
+    e->plain_len = len;
+    if (r->static_data) {
+        e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    } else {
+        e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_FREE);
+        if (e->plain)
+            r->body = (struct buf)BUF_INIT;
+    }
+    e->not_modified = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!e->plain || !e->not_modified) {
+        cached_free(e);
+        return NULL;
+    }
+    struct MHD_Response *all[3] = {e->plain, e->gz, e->not_modified};
+    for (int i = 0; i < 3; i++) {
+        if (!all[i])
+            continue;
+        if (i < 2)
+            add_headers(all[i], r);
+        else if (r->cache_control)
+            MHD_add_response_header(all[i], MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
+        MHD_add_response_header(all[i], MHD_HTTP_HEADER_ETAG, e->etag);
+        if (vary)
+            MHD_add_response_header(all[i], MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    }
+    if (e->gz)
+        MHD_add_response_header(e->gz, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    return e;
+}
+
+struct hit {
+    struct MHD_Connection *c;
+    const char *if_none_match;
+    int gzip_ok;
+    enum MHD_Result ret;
+    int status;
+    size_t bytes;
+};
+
+/* Queues the right form of a cached answer (called under the cache lock). */
+static void queue_cached(void *value, void *ctx)
+{
+    struct cached *e = value;
+    struct hit *h = ctx;
+    if (h->if_none_match && etag_matches(h->if_none_match, e->etag)) {
+        h->status = 304;
+        h->bytes = 0;
+        h->ret = MHD_queue_response(h->c, 304, e->not_modified);
+    } else if (h->gzip_ok && e->gz) {
+        h->status = 200;
+        h->bytes = e->gz_len;
+        h->ret = MHD_queue_response(h->c, 200, e->gz);
+    } else {
+        h->status = 200;
+        h->bytes = e->plain_len;
+        h->ret = MHD_queue_response(h->c, 200, e->plain);
+    }
+}
+
+/* The cache key: path, a NUL, and the Host header when answers depend on it. */
+static size_t cache_key(const struct http_server *s, const char *path, const char *host,
+                        char *key, size_t size)
+{
+    size_t plen = strlen(path);
+    size_t hlen = s->o.cache_by_host && host ? strlen(host) : 0;
+    if (plen + 1 + hlen > size)
+        return 0;
+    memcpy(key, path, plen);
+    key[plen] = '\0';
+    memcpy(key + plen + 1, host, hlen);
+    return plen + 1 + hlen;
+}
+
+void http_server_forget(struct http_server *s, const char *path)
+{
+    if (s->cache)
+        cache_remove_prefix(s->cache, path, strlen(path) + 1);
+}
+
+void http_server_cache_stats(struct http_server *s, struct cache_stats *out)
+{
+    if (s->cache)
+        cache_get_stats(s->cache, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
                                   struct http_reply *r)
 {
@@ -250,15 +482,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
     }
     if (!resp)
         return MHD_NO;
-    if (r->content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-    if (r->location)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
-    if (r->cache_control)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
-    MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
+    add_headers(resp, r);
     ex->status = r->status;
     ex->bytes = len;
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -331,20 +555,50 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (ex->too_large)
         return MHD_YES;   /* 413 already queued */
 
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    char key[1024];
+    size_t keylen = is_get ? cache_key(s, url, host, key, sizeof key) : 0;
+    struct hit hit = {.c = c, .if_none_match = inm, .gzip_ok = accepts_gzip(ae)};
+    if (keylen && s->cache && cache_use(s->cache, key, keylen, queue_cached, &hit)) {
+        ex->status = hit.status;
+        ex->bytes = hit.bytes;
+        log_exchange(s, ex, method, url);
+        return hit.ret;
+    }
+
     struct http_request req = {
         .method = method,
         .path = url,
-        .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
-        .accept_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                       MHD_HTTP_HEADER_ACCEPT_ENCODING),
-        .if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_IF_NONE_MATCH),
+        .host = host,
+        .accept_encoding = ae,
+        .if_none_match = inm,
         .body = ex->body.data,
         .body_len = ex->body.len,
     };
     struct http_reply reply = {.status = 200};
     dispatch(s, &req, &reply);
-    enum MHD_Result ret = send_reply(c, ex, &reply);
+    enum MHD_Result ret;
+    struct cached *e = NULL;
+    if (keylen && reply.cacheable && reply.status == 200 && !buf_failed(&reply.body))
+        e = make_cached(&reply);
+    if (e) {
+        queue_cached(e, &hit);
+        ret = hit.ret;
+        ex->status = hit.status;
+        ex->bytes = hit.bytes;
+        size_t cost = e->plain_len + e->gz_len + 1024;
+        if (s->cache)
+            cache_put(s->cache, key, keylen, e, cost);
+        else
+            cached_free(e);
+    } else {
+        ret = send_reply(c, ex, &reply);
+    }
     reply_free(&reply);
     buf_free(&ex->body);
     log_exchange(s, ex, method, url);
@@ -388,6 +642,15 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         return NULL;
     }
     s->o = *o;
+    if (o->cache_bytes) {
+        s->cache = cache_new(o->cache_bytes, cached_free);
+        if (!s->cache) {
+            freeaddrinfo(ai);
+            free(s);
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+    }
     unsigned threads = o->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -412,6 +675,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s port %u (in use, or not allowed)",
                  o->host, o->port);
+        cache_free(s->cache);
         free(s);
         return NULL;
     }
@@ -436,5 +700,6 @@ void http_server_stop(struct http_server *s, unsigned grace_seconds)
     for (unsigned i = 0; i < grace_seconds * 100 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
+    cache_free(s->cache);
     free(s);
 }

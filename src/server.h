@@ -13,6 +13,12 @@
  * answered 413 as soon as Content-Length shows it (or as soon as a chunked body
  * passes the limit), without reading the rest.
  *
+ * Caching. Answers a handler marks cacheable are kept, finished, in a bounded
+ * LRU (cache.h) as libmicrohttpd response objects: a later GET of the path is
+ * answered without calling the handler or allocating, with a strong ETag
+ * (If-None-Match gives 304) and, for text over 1 KB when the client accepts
+ * it, the gzip form compressed once when the entry was made.
+ *
  * Every response carries the security headers (nosniff, a Content-Security-
  * Policy that forbids scripts, a referrer policy). */
 #ifndef IPBORG_SERVER_H
@@ -42,6 +48,11 @@ struct http_reply {
     size_t static_len;
     char *location;               /* malloc'd, or NULL */
     const char *cache_control;    /* a literal, or NULL */
+    /* Set by a handler when this 200 answer is the same for every later GET
+     * of this path (a grid, a fixed page, a static file): the server then
+     * keeps the finished response (and its gzip form) and answers later
+     * requests for the path from memory, with a strong ETag. */
+    int cacheable;
 };
 
 /* A handler. arg is the segment matched by '*' in the route (NUL-terminated,
@@ -64,6 +75,8 @@ struct http_server_opts {
     unsigned client_timeout;      /* seconds */
     size_t max_body;
     int quiet;                    /* no access log */
+    size_t cache_bytes;           /* response cache budget; 0: no cache */
+    int cache_by_host;            /* cached answers differ by Host header */
     const struct http_route *routes;   /* ends with a NULL method */
     http_handler not_found;
     void *app;
@@ -79,6 +92,13 @@ unsigned http_server_port(const struct http_server *s);
 /* Stops accepting, waits (up to grace_seconds) for requests in flight to be
  * answered, then closes every connection and frees the server. */
 void http_server_stop(struct http_server *s, unsigned grace_seconds);
+
+/* Drops every cached answer for path (all hosts, all encodings): after a
+ * grid is deleted. */
+void http_server_forget(struct http_server *s, const char *path);
+
+struct cache_stats;
+void http_server_cache_stats(struct http_server *s, struct cache_stats *out);
 
 /* Helpers for handlers. */
 void http_reply_text(struct http_reply *r, int status, const char *content_type,
