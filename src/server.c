@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdatomic.h>
@@ -605,6 +606,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
+/* Percent-decoding of the path, in place (libmicrohttpd's hook). %00 stays as
+ * it is: a NUL inside a path would cut it short and make "/%00" look like "/".
+ * Malformed escapes stay as they are too. */
+static size_t unescape_path(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2]) &&
+            !(r[1] == '0' && r[2] == '0')) {
+            char hex[3] = {r[1], r[2], 0};
+            *w++ = (char)strtol(hex, NULL, 16);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 /* --- start and stop --------------------------------------------------------------- */
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -669,6 +691,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         MHD_OPTION_CONNECTION_TIMEOUT, o->client_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
         MHD_OPTION_END);
     freeaddrinfo(ai);
