@@ -527,3 +527,45 @@ def sigterm_finishes_requests_in_flight():
     eq(s.stop(), 0)
     ok(results and results[0].startswith(b"HTTP/1.1 200"),
        "request in flight answered: %r" % (results[:1],))
+
+
+# --- HTTP caching -----------------------------------------------------------------------
+
+@test
+def etags_304_and_gzip(backend):
+    import gzip
+    with Server(fresh_db(backend)) as s:
+        st, _, d = s.post(read_vector("posts", "valid_19.json"))   # 100x100: a big page
+        url = json.loads(d)["url"]
+        hid = url.rsplit("/", 1)[1]
+        sec = "/secret/" in url
+        for path in [path_of(url), ("/get/secret/" if sec else "/get/") + hid,
+                     "/static/style.css", "/", "/about"]:
+            st, h, plain = s.get(path)
+            eq(st, 200, path)
+            etag = h.get("etag", "")
+            ok(re.fullmatch(r'"[0-9a-f]{16}"', etag), "strong ETag on %s: %r" % (path, etag))
+            ok("max-age" in h.get("cache-control", ""), "Cache-Control on " + path)
+            # The same bytes again, from the cache: same ETag.
+            st2, h2, plain2 = s.get(path)
+            eq((st2, h2.get("etag"), plain2), (200, etag, plain), "second answer of " + path)
+            st, h, body = s.get(path, headers={"If-None-Match": etag})
+            eq(st, 304, "If-None-Match on " + path)
+            eq(body, b"")
+            st, h, body = s.get(path, headers={"If-None-Match": 'W/"x", ' + etag})
+            eq(st, 304, "If-None-Match list on " + path)
+            eq(s.get(path, headers={"If-None-Match": '"0000000000000000"'})[0], 200)
+            if len(plain) >= 1024:
+                st, h, z = s.get(path, headers={"Accept-Encoding": "gzip, deflate"})
+                eq(st, 200)
+                eq(h.get("content-encoding"), "gzip", "gzip on " + path)
+                eq(h.get("vary"), "Accept-Encoding", "Vary on " + path)
+                eq(gzip.decompress(z), plain, "gzip body of " + path)
+                ok(len(z) < len(plain), "gzip is smaller")
+                st, h, z = s.get(path, headers={"Accept-Encoding": "gzip;q=0, identity"})
+                ok("content-encoding" not in h, "q=0 refuses gzip on " + path)
+                eq(z, plain)
+            ok("content-encoding" not in s.get(path)[1], "no gzip unless asked")
+        # Answers that change are not cached.
+        for path in ["/random", "/nothing-here"]:
+            ok("etag" not in s.get(path)[1], "no ETag on " + path)
