@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHARDS 16
+#define SHARDS 8
 #define ENTRY_OVERHEAD 96   /* the entry itself, its bucket slot, allocator slack */
 
 struct entry {
@@ -147,7 +147,7 @@ static void grow(struct shard *s)
 int cache_put(struct cache *c, const void *key, size_t keylen, void *value, size_t size)
 {
     size_t cost = size + keylen + ENTRY_OVERHEAD;
-    if (cost > c->budget / 4 || cost < size) {
+    if (cost > c->budget / 2 || cost < size) {
         if (c->free_value)
             c->free_value(value);
         return -1;

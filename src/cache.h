@@ -40,7 +40,7 @@ void cache_free(struct cache *c);
  * overhead). If key is present already, the present value stays and the new
  * one is freed: entries are immutable, the first writer wins. Returns 1 if
  * stored, 0 if an entry was there, -1 if the value is too large for the cache
- * (a quarter of a shard's budget) and was freed. Evicts least recently used
+ * (half a shard's budget: max_bytes / 16) and was freed. Evicts least recently used
  * entries of the shard to stay within budget. */
 int cache_put(struct cache *c, const void *key, size_t keylen, void *value, size_t size);
 

@@ -75,7 +75,7 @@ static void test_eviction_lru_within_budget(void **state)
 {
     (void)state;
     freed = 0;
-    /* 16 shards of 64 KiB each; values of 4 KiB: about 15 per shard fit. */
+    /* 1 MiB in 8 shards of 128 KiB; values of 4 KiB: about 30 per shard fit. */
     struct cache *c = cache_new(16 * 65536, count_free);
     char key[32];
     for (int i = 0; i < 2000; i++) {
@@ -96,9 +96,9 @@ static void test_eviction_lru_within_budget(void **state)
     assert_int_equal(lookup(c, key), 1999);
     assert_int_equal(lookup(c, "/grid/1"), -1);
     assert_int_equal(lookup(c, "/grid/0"), 0);
-    /* A value over a quarter of a shard is refused (and freed). */
+    /* A value over half a shard (1/16 of the cache) is refused (and freed). */
     int before = freed;
-    assert_int_equal(cache_put(c, "/big", 4, boxed(7), 20000), -1);
+    assert_int_equal(cache_put(c, "/big", 4, boxed(7), 70000), -1);
     assert_int_equal(freed, before + 1);
     cache_free(c);
     assert_int_equal(freed, 2001);
