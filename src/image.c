@@ -25,7 +25,8 @@
  * grid that has a page also has an image: exactly `height` rows, row 0
  * exactly `width` blocks, later rows at least `width` (extras ignored, as the
  * client did), blocks of at least 4 numbers (integers, or reals with no
- * fraction); colours clamped to 0..255; size 0 drawn as 1 (the original
+ * fraction); lines_on a boolean or (legacy) a number read as its truth
+ * value; colours clamped to 0..255; size 0 drawn as 1 (the original
  * service accepted sizes >= 0). Refused as not drawable: negative sizes (no
  * version of the service ever accepted them), sizes over IMAGE_MAX_BLOCK,
  * more than IMAGE_MAX_BLOCKS blocks along a side. Those two limits keep every
@@ -34,18 +35,27 @@
  * Scaling. The canvas (W x H) is never built. If its longer side exceeds
  * IMAGE_MAX_SIDE, the image is scaled by f = IMAGE_MAX_SIDE / max(W, H): the
  * longer side becomes exactly IMAGE_MAX_SIDE, the other floor(side * f) (at
- * least 1). Each output pixel takes the colour of the canvas pixel under its
- * centre (nearest neighbour): x_canvas = floor((x + 1/2) / f), in integers.
- * Blocks keep their colours and proportions; lines thinner than a pixel after
- * scaling show up where a sample lands on them. Never refused for size.
+ * least 1). A plain nearest-neighbour resampling of the canvas would keep
+ * only some of the 1-pixel lines (a 300x300 grid of size 40 at f = 1/3 would
+ * lose two lines in three, irregularly), so the lattice is scaled instead:
+ * on each axis of n blocks and L output pixels, line c is drawn 1 pixel wide
+ * at floor(c * (L-1) / n) and block c fills the pixels between two lines
+ * (without lines, block c fills [floor(c*L/n), floor((c+1)*L/n))). Blocks
+ * thus get floor or ceil of their scaled size, every line and the border
+ * stay, and each pixel inside a cell is sampled at the cell offset under its
+ * centre (nearest neighbour), so mixed sizes keep their proportions. When
+ * blocks would have less than one pixel between two lines, lines are
+ * dropped and the blocks share the pixels; blocks smaller than a pixel then
+ * show where they fall under one. Unscaled, this lattice is exactly the
+ * canvas above. Never refused for size.
  *
  * Memory. Blocks are first copied out of the JSON tree into a compact array
  * (8 bytes a block, less than their JSON text) and the tree is freed. The
- * image is then produced one row at a time (png_write_row) from a map of
- * output columns to (block column, offset in cell), so besides the blocks
- * and the PNG itself only O(output width) memory is used. A row equal to the
- * previous one (same canvas row, or same block row of a uniform grid) is not
- * recomputed.
+ * image is then produced one row at a time (png_write_row) from two maps,
+ * output column -> (block column, offset in cell) and the same for rows, so
+ * besides the blocks and the PNG itself only O(IMAGE_MAX_SIDE) memory is
+ * used. A row equal to the previous one (same block row and offset, or same
+ * block row of a uniform grid) is not recomputed.
  *
  * Speed. zlib level 6 with the SUB and UP filters only: UP turns every row
  * that repeats the one above into zeros, SUB turns runs of one colour into
@@ -156,11 +166,11 @@ static int read_grid(const json_t *root, struct grid *g, char *err, size_t errle
         return fail(err, errlen, "grid_data: expected an object");
     const json_t *lines_on = json_object_get(root, "lines_on");
     const json_t *blocks = json_object_get(root, "blocks");
-    long long w, h;
+    long long w, h, flag;
     if (json_is_boolean(lines_on))
         g->lines = json_is_true(lines_on);
-    else if (json_is_integer(lines_on))
-        g->lines = json_integer_value(lines_on) != 0;
+    else if (!read_number(lines_on, &flag))
+        g->lines = flag != 0;       /* legacy 0/1, maybe read as a real */
     else
         return fail(err, errlen, "grid_data.lines_on: expected true or false");
     if (read_number(json_object_get(root, "width"), &w) || w < 1)
@@ -214,24 +224,57 @@ static int read_grid(const json_t *root, struct grid *g, char *err, size_t errle
 
 /* ---- geometry ------------------------------------------------------------ */
 
-/* Canvas length along an axis of n blocks. < 2^45 by the limits above. */
+/* Canvas length along an axis of n blocks, before any scaling. < 2^45. */
 static uint64_t canvas_len(const struct grid *g, uint32_t n)
 {
     return (uint64_t)n * g->cell + (g->lines ? (uint64_t)n + 1 : 0);
 }
 
-/* Where canvas coordinate p falls on an axis: *idx is the block's index, or
- * NO_BLOCK on a line; *off is the offset inside the cell. */
-static void locate(const struct grid *g, uint64_t p, uint32_t *idx, uint32_t *off)
+/* The output image's size, and whether it has lines. */
+struct plan {
+    uint32_t out_w, out_h;
+    int lines;
+};
+
+static void make_plan(const struct grid *g, struct plan *p)
 {
-    if (g->lines) {
-        uint64_t pitch = (uint64_t)g->cell + 1;
-        uint64_t k = p % pitch;
-        *idx = k == 0 ? NO_BLOCK : (uint32_t)(p / pitch);
-        *off = k == 0 ? 0 : (uint32_t)(k - 1);
-    } else {
-        *idx = (uint32_t)(p / g->cell);
-        *off = (uint32_t)(p % g->cell);
+    uint64_t cw = canvas_len(g, g->w), ch = canvas_len(g, g->h);
+    uint64_t longest = cw > ch ? cw : ch;
+    if (longest > IMAGE_MAX_SIDE) {
+        cw = cw * IMAGE_MAX_SIDE / longest;
+        ch = ch * IMAGE_MAX_SIDE / longest;
+    }
+    p->out_w = cw ? (uint32_t)cw : 1;
+    p->out_h = ch ? (uint32_t)ch : 1;
+    /* Lines stay while every block keeps a pixel between two lines. */
+    p->lines = g->lines && p->out_w - 1 >= 2 * (uint64_t)g->w &&
+               p->out_h - 1 >= 2 * (uint64_t)g->h;
+}
+
+/* Maps the len output pixels of an axis of n blocks to (block index, offset
+ * in the cell, 0..cell-1); idx is NO_BLOCK on a line. With lines, line c is
+ * at floor(c * (len-1) / n) and block c fills the pixels between lines c and
+ * c+1; without, block c fills [floor(c * len / n), floor((c+1) * len / n)).
+ * Unscaled this is exactly the canvas of the top comment. An output pixel
+ * takes the cell offset under its centre. */
+static void map_axis(uint32_t n, uint32_t len, int lines, uint32_t cell,
+                     uint32_t *idx, uint32_t *off)
+{
+    uint64_t m = lines ? (uint64_t)len - 1 : len;      /* >= 1 */
+    for (uint32_t x = 0; x < len; x++) {
+        /* the last block (or line) starting at or before x */
+        uint64_t c = ((uint64_t)(x + 1) * n - 1) / m;
+        uint64_t a = c * m / n, b = (c + 1) * m / n;
+        if (lines) {
+            if (a == x) {
+                idx[x] = NO_BLOCK;
+                off[x] = 0;
+                continue;
+            }
+            a++;
+        }
+        idx[x] = (uint32_t)c;
+        off[x] = (uint32_t)(((2 * (x - a) + 1) * cell) / (2 * (b - a)));
     }
 }
 
@@ -242,46 +285,13 @@ static int covers(uint32_t cell, uint32_t s, uint32_t off)
     return off >= pad && off - pad < s;
 }
 
-/* The output image: its size, and the map from output to canvas pixels. */
-struct plan {
-    uint32_t out_w, out_h;
-    uint64_t canvas_w, canvas_h;
-    uint64_t longest;            /* max(canvas_w, canvas_h) */
-    int scaled;
-};
-
-static void make_plan(const struct grid *g, struct plan *p)
-{
-    p->canvas_w = canvas_len(g, g->w);
-    p->canvas_h = canvas_len(g, g->h);
-    p->longest = p->canvas_w > p->canvas_h ? p->canvas_w : p->canvas_h;
-    p->scaled = p->longest > IMAGE_MAX_SIDE;
-    if (!p->scaled) {
-        p->out_w = (uint32_t)p->canvas_w;
-        p->out_h = (uint32_t)p->canvas_h;
-        return;
-    }
-    uint64_t ow = p->canvas_w * IMAGE_MAX_SIDE / p->longest;
-    uint64_t oh = p->canvas_h * IMAGE_MAX_SIDE / p->longest;
-    p->out_w = ow ? (uint32_t)ow : 1;
-    p->out_h = oh ? (uint32_t)oh : 1;
-}
-
-/* Canvas coordinate under the centre of output pixel x (canvas length len). */
-static uint64_t sample(const struct plan *p, uint32_t x, uint64_t len)
-{
-    if (!p->scaled)
-        return x;
-    uint64_t s = ((2 * (uint64_t)x + 1) * p->longest) / (2 * (uint64_t)IMAGE_MAX_SIDE);
-    return s < len ? s : len - 1;
-}
-
 /* ---- encoding ------------------------------------------------------------ */
 
 struct job {
     const struct grid *g;
     const struct plan *p;
     uint32_t *col_idx, *col_off;     /* per output column */
+    uint32_t *row_idx, *row_off;     /* per output row */
     png_bytep row;                   /* out_w * 3 bytes */
     struct buf *out;
     char msg[200];                   /* libpng's error, if any */
@@ -361,17 +371,14 @@ static int encode(struct job *job)
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_UP);
     png_write_info(png, info);
 
-    uint32_t prev_ry = NO_BLOCK, prev_oy = 0;
-    int have_prev = 0;
+    /* A row equal to the one above is not recomputed; rows of a uniform
+     * grid depend only on their block row. */
+    uint32_t prev_ry = NO_BLOCK, prev_oy = UINT32_MAX;
     for (uint32_t y = 0; y < p->out_h; y++) {
-        uint32_t ry, oy;
-        locate(job->g, sample(p, y, p->canvas_h), &ry, &oy);
-        /* Rows of a uniform grid depend only on the block row. */
-        if (ry != NO_BLOCK && job->g->uniform)
-            oy = 0;
-        if (!have_prev || ry != prev_ry || oy != prev_oy)
+        uint32_t ry = job->row_idx[y];
+        uint32_t oy = ry == NO_BLOCK || job->g->uniform ? 0 : job->row_off[y];
+        if (y == 0 || ry != prev_ry || oy != prev_oy)
             fill_row(job, ry, oy);
-        have_prev = 1;
         prev_ry = ry;
         prev_oy = oy;
         png_write_row(png, job->row);
@@ -394,16 +401,16 @@ static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
     job->out = out;
     job->col_idx = malloc((size_t)p.out_w * sizeof *job->col_idx);
     job->col_off = malloc((size_t)p.out_w * sizeof *job->col_off);
+    job->row_idx = malloc((size_t)p.out_h * sizeof *job->row_idx);
+    job->row_off = malloc((size_t)p.out_h * sizeof *job->row_off);
     job->row = malloc((size_t)p.out_w * 3);
     int rc = -1;
-    if (!job->col_idx || !job->col_off || !job->row) {
+    if (!job->col_idx || !job->col_off || !job->row_idx || !job->row_off || !job->row) {
         fail(err, errlen, "grid_data: out of memory");
         goto done;
     }
-    for (uint32_t x = 0; x < p.out_w; x++)
-        locate(g, sample(&p, x, p.canvas_w), &job->col_idx[x], &job->col_off[x]);
-    /* The PNG is about the size of its deflated rows: reserve a little. */
-    buf_reserve(out, 4096);
+    map_axis(g->w, p.out_w, p.lines, g->cell, job->col_idx, job->col_off);
+    map_axis(g->h, p.out_h, p.lines, g->cell, job->row_idx, job->row_off);
     rc = encode(job);
     if (rc != 0)
         fail(err, errlen, "grid_data: cannot write PNG: %s",
@@ -411,6 +418,8 @@ static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
 done:
     free(job->col_idx);
     free(job->col_off);
+    free(job->row_idx);
+    free(job->row_off);
     free(job->row);
     free(job);
     return rc;
