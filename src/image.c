@@ -1,0 +1,457 @@
+/* image.c -- a grid drawn as a PNG image (GET /HASH.png).
+ *
+ * Job. Turn stored grid_data ({"lines_on", "width", "height", "blocks"}, row 0
+ * at the top) into an 8-bit RGB PNG that looks like what the ipythonblocks
+ * client's save_image() writes, appended to a struct buf.
+ *
+ * Geometry (the client's BlockGrid._write_image, with one block size S): a
+ * white canvas; block (r, c) is an S x S square whose top-left pixel is
+ *     x = c*S + (lines_on ? c + 1 : 0),   y = r*S + (lines_on ? r + 1 : 0),
+ * so with lines_on the canvas is W = w*S + w + 1 by H = h*S + h + 1 and a
+ * 1-pixel white line runs between blocks and around the edge; without it,
+ * W = w*S by H = h*S and blocks touch.
+ *
+ * Mixed sizes. The client's image has one block_size, but a post carries a
+ * size per block and some grids mix them (the page draws each <td> at its own
+ * size). We keep the client's regular lattice with S = the largest size in
+ * the grid, and draw each block as a square of its own size centred in its
+ * S x S cell, the rest of the cell white. So a uniform grid is drawn exactly
+ * as the client draws it, no block is cut, and a mixed grid still shows its
+ * sizes. The square starts at pad = ceil((S - s) / 2) within the cell, which
+ * keeps the cell's centre pixel (offset S/2) inside every block: the colour
+ * of a block can always be read at its cell's centre.
+ *
+ * Reading legacy data. The rules are those of grid_render_html (grid.c), so a
+ * grid that has a page also has an image: exactly `height` rows, row 0
+ * exactly `width` blocks, later rows at least `width` (extras ignored, as the
+ * client did), blocks of at least 4 numbers (integers, or reals with no
+ * fraction); lines_on a boolean or (legacy) a number read as its truth
+ * value; colours clamped to 0..255; size 0 drawn as 1 (the original
+ * service accepted sizes >= 0). Refused as not drawable: negative sizes (no
+ * version of the service ever accepted them), sizes over IMAGE_MAX_BLOCK,
+ * more than IMAGE_MAX_BLOCKS blocks along a side. Those two limits keep every
+ * canvas coordinate below 2^45, so all arithmetic below is exact in 64 bits.
+ *
+ * Scaling. The canvas (W x H) is never built. If its longer side exceeds
+ * IMAGE_MAX_SIDE, the image is scaled by f = IMAGE_MAX_SIDE / max(W, H): the
+ * longer side becomes exactly IMAGE_MAX_SIDE, the other floor(side * f) (at
+ * least 1). A plain nearest-neighbour resampling of the canvas would keep
+ * only some of the 1-pixel lines (a 300x300 grid of size 40 at f = 1/3 would
+ * lose two lines in three, irregularly), so the lattice is scaled instead:
+ * on each axis of n blocks and L output pixels, line c is drawn 1 pixel wide
+ * at floor(c * (L-1) / n) and block c fills the pixels between two lines
+ * (without lines, block c fills [floor(c*L/n), floor((c+1)*L/n))). Blocks
+ * thus get floor or ceil of their scaled size, every line and the border
+ * stay, and each pixel inside a cell is sampled at the cell offset under its
+ * centre (nearest neighbour), so mixed sizes keep their proportions. When
+ * blocks would have less than one pixel between two lines, lines are
+ * dropped and the blocks share the pixels; blocks smaller than a pixel then
+ * show where they fall under one. Unscaled, this lattice is exactly the
+ * canvas above. Never refused for size.
+ *
+ * Memory. Blocks are first copied out of the JSON tree into a compact array
+ * (8 bytes a block, less than their JSON text) and the tree is freed. The
+ * image is then produced one row at a time (png_write_row) from two maps,
+ * output column -> (block column, offset in cell) and the same for rows, so
+ * besides the blocks and the PNG itself only O(IMAGE_MAX_SIDE) memory is
+ * used. A row equal to the previous one (same block row and offset, or same
+ * block row of a uniform grid) is not recomputed.
+ *
+ * Speed. zlib level 6 with the SUB and UP filters only: UP turns every row
+ * that repeats the one above into zeros, SUB turns runs of one colour into
+ * zeros; trying the other filters costs time and gains nothing on flat
+ * colours. Images are made once and cached by the server.
+ *
+ * libpng reports errors by longjmp; the only function that calls setjmp
+ * (encode) allocates nothing after it and modifies no local that it reads
+ * after a jump. */
+#include "image.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <png.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMAGE_MAX_BLOCK  (1u << 20)   /* largest block size drawn, in pixels */
+#define IMAGE_MAX_BLOCKS (1u << 24)   /* most blocks along one side */
+#define NO_BLOCK UINT32_MAX           /* a line, in an axis map */
+
+/* ---- error messages ---------------------------------------------------- */
+
+/* Writes a one-line message (non-printable bytes become '?') and returns -1. */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    return -1;
+}
+
+/* ---- the grid, read out of its JSON -------------------------------------- */
+
+struct block {
+    uint32_t size;               /* 1..IMAGE_MAX_BLOCK */
+    unsigned char rgb[3];
+};
+
+struct grid {
+    uint32_t w, h;               /* blocks; 1..IMAGE_MAX_BLOCKS */
+    uint32_t cell;               /* largest block size */
+    int lines;                   /* 1-pixel white lines between blocks */
+    int uniform;                 /* every block has size == cell */
+    struct block *blocks;        /* h rows of w, row 0 at the top; malloc'd */
+};
+
+/* An integer, or a real with no fraction (saturated to long long). */
+static int read_number(const json_t *v, long long *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_real(v))
+        return -1;
+    double d = json_real_value(v);
+    if (!isfinite(d) || d != floor(d))
+        return -1;
+    if (d >= 9223372036854775807.0)
+        *out = LLONG_MAX;
+    else if (d <= -9223372036854775808.0)
+        *out = LLONG_MIN;
+    else
+        *out = (long long)d;
+    return 0;
+}
+
+static int read_block(const json_t *b, size_t r, size_t c, struct block *out,
+                      char *err, size_t errlen)
+{
+    long long v[4];
+    if (!json_is_array(b) || json_array_size(b) < 4)
+        return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, c);
+    for (size_t i = 0; i < 4; i++)
+        if (read_number(json_array_get(b, i), &v[i]))
+            return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
+                        r, c, i);
+    for (size_t i = 0; i < 3; i++)
+        out->rgb[i] = (unsigned char)(v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i]);
+    if (v[3] < 0)
+        return fail(err, errlen, "grid_data.blocks[%zu][%zu][3]: negative block size", r, c);
+    if (v[3] > IMAGE_MAX_BLOCK)
+        return fail(err, errlen, "grid_data.blocks[%zu][%zu][3]: block size %lld is over %u",
+                    r, c, v[3], IMAGE_MAX_BLOCK);
+    out->size = v[3] < 1 ? 1 : (uint32_t)v[3];
+    return 0;
+}
+
+/* Fills g from the parsed grid_data; on failure g->blocks is NULL. */
+static int read_grid(const json_t *root, struct grid *g, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    if (!json_is_object(root))
+        return fail(err, errlen, "grid_data: expected an object");
+    const json_t *lines_on = json_object_get(root, "lines_on");
+    const json_t *blocks = json_object_get(root, "blocks");
+    long long w, h, flag;
+    if (json_is_boolean(lines_on))
+        g->lines = json_is_true(lines_on);
+    else if (!read_number(lines_on, &flag))
+        g->lines = flag != 0;       /* legacy 0/1, maybe read as a real */
+    else
+        return fail(err, errlen, "grid_data.lines_on: expected true or false");
+    if (read_number(json_object_get(root, "width"), &w) || w < 1)
+        return fail(err, errlen, "grid_data.width: expected an integer >= 1");
+    if (read_number(json_object_get(root, "height"), &h) || h < 1)
+        return fail(err, errlen, "grid_data.height: expected an integer >= 1");
+    if (w > IMAGE_MAX_BLOCKS || h > IMAGE_MAX_BLOCKS)
+        return fail(err, errlen, "grid_data: more than %u blocks on a side", IMAGE_MAX_BLOCKS);
+    if (!json_is_array(blocks))
+        return fail(err, errlen, "grid_data.blocks: expected an array of rows");
+    if ((size_t)h != json_array_size(blocks))
+        return fail(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
+                    h, json_array_size(blocks));
+    const json_t *row0 = json_array_get(blocks, 0);
+    if (!json_is_array(row0) || (size_t)w != json_array_size(row0))
+        return fail(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
+    /* Every row is checked before allocating, so w * h blocks really exist in
+     * the tree and the array below is no larger than the tree itself. */
+    for (size_t r = 1; r < (size_t)h; r++) {
+        const json_t *row = json_array_get(blocks, r);
+        if (!json_is_array(row) || json_array_size(row) < (size_t)w)
+            return fail(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
+                        r, w);
+    }
+
+    struct block *out = malloc((size_t)w * (size_t)h * sizeof *out);
+    if (!out)
+        return fail(err, errlen, "grid_data: out of memory");
+    uint32_t cell = 1, smallest = UINT32_MAX;
+    for (size_t r = 0; r < (size_t)h; r++) {
+        const json_t *row = json_array_get(blocks, r);
+        for (size_t c = 0; c < (size_t)w; c++) {
+            struct block *b = &out[r * (size_t)w + c];
+            if (read_block(json_array_get(row, c), r, c, b, err, errlen)) {
+                free(out);
+                return -1;
+            }
+            if (b->size > cell)
+                cell = b->size;
+            if (b->size < smallest)
+                smallest = b->size;
+        }
+    }
+    g->w = (uint32_t)w;
+    g->h = (uint32_t)h;
+    g->cell = cell;
+    g->uniform = smallest == cell;
+    g->blocks = out;
+    return 0;
+}
+
+/* ---- geometry ------------------------------------------------------------ */
+
+/* Canvas length along an axis of n blocks, before any scaling. < 2^45. */
+static uint64_t canvas_len(const struct grid *g, uint32_t n)
+{
+    return (uint64_t)n * g->cell + (g->lines ? (uint64_t)n + 1 : 0);
+}
+
+/* The output image's size, and whether it has lines. */
+struct plan {
+    uint32_t out_w, out_h;
+    int lines;
+};
+
+static void make_plan(const struct grid *g, struct plan *p)
+{
+    uint64_t cw = canvas_len(g, g->w), ch = canvas_len(g, g->h);
+    uint64_t longest = cw > ch ? cw : ch;
+    if (longest > IMAGE_MAX_SIDE) {
+        cw = cw * IMAGE_MAX_SIDE / longest;
+        ch = ch * IMAGE_MAX_SIDE / longest;
+    }
+    p->out_w = cw ? (uint32_t)cw : 1;
+    p->out_h = ch ? (uint32_t)ch : 1;
+    /* Lines stay while every block keeps a pixel between two lines. */
+    p->lines = g->lines && p->out_w - 1 >= 2 * (uint64_t)g->w &&
+               p->out_h - 1 >= 2 * (uint64_t)g->h;
+}
+
+/* Maps the len output pixels of an axis of n blocks to (block index, offset
+ * in the cell, 0..cell-1); idx is NO_BLOCK on a line. With lines, line c is
+ * at floor(c * (len-1) / n) and block c fills the pixels between lines c and
+ * c+1; without, block c fills [floor(c * len / n), floor((c+1) * len / n)).
+ * Unscaled this is exactly the canvas of the top comment. An output pixel
+ * takes the cell offset under its centre. */
+static void map_axis(uint32_t n, uint32_t len, int lines, uint32_t cell,
+                     uint32_t *idx, uint32_t *off)
+{
+    uint64_t m = lines ? (uint64_t)len - 1 : len;      /* >= 1 */
+    for (uint32_t x = 0; x < len; x++) {
+        /* the last block (or line) starting at or before x */
+        uint64_t c = ((uint64_t)(x + 1) * n - 1) / m;
+        uint64_t a = c * m / n, b = (c + 1) * m / n;
+        if (lines) {
+            if (a == x) {
+                idx[x] = NO_BLOCK;
+                off[x] = 0;
+                continue;
+            }
+            a++;
+        }
+        idx[x] = (uint32_t)c;
+        off[x] = (uint32_t)(((2 * (x - a) + 1) * cell) / (2 * (b - a)));
+    }
+}
+
+/* Is offset off (within a cell) covered by a block of size s, centred? */
+static int covers(uint32_t cell, uint32_t s, uint32_t off)
+{
+    uint32_t pad = (cell - s + 1) / 2;
+    return off >= pad && off - pad < s;
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+struct job {
+    const struct grid *g;
+    const struct plan *p;
+    uint32_t *col_idx, *col_off;     /* per output column */
+    uint32_t *row_idx, *row_off;     /* per output row */
+    png_bytep row;                   /* out_w * 3 bytes */
+    struct buf *out;
+    char msg[200];                   /* libpng's error, if any */
+};
+
+static void on_png_error(png_structp png, png_const_charp msg)
+{
+    struct job *job = png_get_error_ptr(png);
+    snprintf(job->msg, sizeof job->msg, "%s", msg ? msg : "unknown error");
+    png_longjmp(png, 1);
+}
+
+static void on_png_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+static void on_png_write(png_structp png, png_bytep data, size_t len)
+{
+    struct job *job = png_get_io_ptr(png);
+    buf_append(job->out, data, len);
+    if (buf_failed(job->out))
+        png_error(png, "out of memory");
+}
+
+static void on_png_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* Fills job->row for block row ry (NO_BLOCK: a line) at offset oy. */
+static void fill_row(struct job *job, uint32_t ry, uint32_t oy)
+{
+    const struct grid *g = job->g;
+    png_bytep px = job->row;
+    uint32_t n = job->p->out_w;
+    if (ry == NO_BLOCK) {
+        memset(px, 0xff, (size_t)n * 3);
+        return;
+    }
+    const struct block *row = &g->blocks[(size_t)ry * g->w];
+    for (uint32_t x = 0; x < n; x++, px += 3) {
+        uint32_t cx = job->col_idx[x];
+        const struct block *b = cx == NO_BLOCK ? NULL : &row[cx];
+        if (b && (g->uniform || (covers(g->cell, b->size, oy) &&
+                                 covers(g->cell, b->size, job->col_off[x])))) {
+            px[0] = b->rgb[0];
+            px[1] = b->rgb[1];
+            px[2] = b->rgb[2];
+        } else {
+            px[0] = px[1] = px[2] = 0xff;
+        }
+    }
+}
+
+static int encode(struct job *job)
+{
+    const struct plan *p = job->p;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job,
+                                              on_png_error, on_png_warning);
+    if (!png)
+        return -1;
+    png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return -1;
+    }
+    png_set_write_fn(png, job, on_png_write, on_png_flush);
+    png_set_IHDR(png, info, p->out_w, p->out_h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, 6);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_UP);
+    png_write_info(png, info);
+
+    /* A row equal to the one above is not recomputed; rows of a uniform
+     * grid depend only on their block row. */
+    uint32_t prev_ry = NO_BLOCK, prev_oy = UINT32_MAX;
+    for (uint32_t y = 0; y < p->out_h; y++) {
+        uint32_t ry = job->row_idx[y];
+        uint32_t oy = ry == NO_BLOCK || job->g->uniform ? 0 : job->row_off[y];
+        if (y == 0 || ry != prev_ry || oy != prev_oy)
+            fill_row(job, ry, oy);
+        prev_ry = ry;
+        prev_oy = oy;
+        png_write_row(png, job->row);
+    }
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return 0;
+}
+
+/* Draws a grid that has been read; out is rolled back by the caller. */
+static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
+{
+    struct plan p;
+    make_plan(g, &p);
+    struct job *job = calloc(1, sizeof *job);
+    if (!job)
+        return fail(err, errlen, "grid_data: out of memory");
+    job->g = g;
+    job->p = &p;
+    job->out = out;
+    job->col_idx = malloc((size_t)p.out_w * sizeof *job->col_idx);
+    job->col_off = malloc((size_t)p.out_w * sizeof *job->col_off);
+    job->row_idx = malloc((size_t)p.out_h * sizeof *job->row_idx);
+    job->row_off = malloc((size_t)p.out_h * sizeof *job->row_off);
+    job->row = malloc((size_t)p.out_w * 3);
+    int rc = -1;
+    if (!job->col_idx || !job->col_off || !job->row_idx || !job->row_off || !job->row) {
+        fail(err, errlen, "grid_data: out of memory");
+        goto done;
+    }
+    map_axis(g->w, p.out_w, p.lines, g->cell, job->col_idx, job->col_off);
+    map_axis(g->h, p.out_h, p.lines, g->cell, job->row_idx, job->row_off);
+    rc = encode(job);
+    if (rc != 0)
+        fail(err, errlen, "grid_data: cannot write PNG: %s",
+             job->msg[0] ? job->msg : "out of memory");
+done:
+    free(job->col_idx);
+    free(job->col_off);
+    free(job->row_idx);
+    free(job->row_off);
+    free(job->row);
+    free(job);
+    return rc;
+}
+
+int image_render_png(struct buf *out, const char *grid_data, size_t len,
+                     char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return fail(err, errlen, "image: no output buffer");
+    if (!grid_data)
+        return fail(err, errlen, "grid_data: missing");
+    json_error_t e;
+    json_t *root = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
+    if (!root && strstr(e.text, "too big"))
+        root = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
+    if (!root)
+        return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
+                    e.line, e.column, e.text);
+    struct grid g;
+    int rc = read_grid(root, &g, err, errlen);
+    json_decref(root);
+    if (rc != 0)
+        return -1;
+    size_t start = out->len;
+    rc = draw(&g, out, err, errlen);
+    free(g.blocks);
+    if (rc != 0 && !out->oom && out->data) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
+}
