@@ -221,11 +221,26 @@ static const uint32_t not_word_ranges[][2] = {
     {0xE01F0, 0x10FFFF},
 };
 
-/* Identifier characters that cannot start one (combining marks, digits). */
-static const uint32_t continue_only_ranges[][2] = {
-    {0x300, 0x36F}, {0x483, 0x489}, {0x660, 0x669}, {0x6F0, 0x6F9},
-    {0x966, 0x96F}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x20D0, 0x20F0},
-    {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFF10, 0xFF19}, {0xE0100, 0xE01EF},
+/* Combining marks: they continue an identifier but are not \w. */
+static const uint32_t mark_ranges[][2] = {
+    {0x300, 0x36F}, {0x483, 0x489}, {0x591, 0x5BD}, {0x1AB0, 0x1AFF},
+    {0x1DC0, 0x1DFF}, {0x20D0, 0x20F0}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F},
+    {0xE0100, 0xE01EF},
+};
+
+/* Non-ASCII decimal digits: they continue an identifier, cannot start one. */
+static const uint32_t digit_ranges[][2] = {
+    {0x660, 0x669}, {0x6F0, 0x6F9}, {0x966, 0x96F}, {0xFF10, 0xFF19},
+};
+
+/* Numbers that are \w (str.isalnum) but not identifier characters:
+ * superscripts, fractions, circled digits. */
+static const uint32_t other_number_ranges[][2] = {
+    {0xB2, 0xB3}, {0xB9, 0xB9}, {0xBC, 0xBE}, {0x2070, 0x2070}, {0x2074, 0x2079},
+    {0x2080, 0x2089}, {0x2150, 0x215F}, {0x2189, 0x2189}, {0x2460, 0x249B},
+    {0x24EA, 0x24FF}, {0x2776, 0x2793}, {0x2CFD, 0x2CFD}, {0x3192, 0x3195},
+    {0x3220, 0x3229}, {0x3248, 0x324F}, {0x3251, 0x325F}, {0x3280, 0x3289},
+    {0x32B1, 0x32BF},
 };
 
 static int in_ranges(const uint32_t (*r)[2], size_t count, uint32_t cp)
@@ -253,21 +268,34 @@ static int cp_is_space(uint32_t cp)
         || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-/* Python's \w, and (the same approximation) Unicode XID_Continue. */
-static int cp_is_word(uint32_t cp)
+/* Unicode XID_Continue (approximated): what may follow in an identifier. */
+static int cp_is_ident_continue(uint32_t cp)
 {
     if (cp < 0x80)
         return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')
             || (cp >= '0' && cp <= '9') || cp == '_';
-    return !in_ranges(not_word_ranges, COUNT(not_word_ranges), cp);
+    return cp == 0xB7 || !in_ranges(not_word_ranges, COUNT(not_word_ranges), cp);
+}
+
+/* Python's \w (str.isalnum() or '_'), which decides \b. */
+static int cp_is_word(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp_is_ident_continue(cp);
+    if (cp == 0xB7)
+        return 0;
+    if (in_ranges(other_number_ranges, COUNT(other_number_ranges), cp))
+        return 1;
+    return cp_is_ident_continue(cp) && !in_ranges(mark_ranges, COUNT(mark_ranges), cp);
 }
 
 static int cp_is_ident_start(uint32_t cp)
 {
     if (cp < 0x80)
         return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
-    return cp_is_word(cp)
-        && !in_ranges(continue_only_ranges, COUNT(continue_only_ranges), cp);
+    return cp != 0xB7 && cp_is_ident_continue(cp)
+        && !in_ranges(mark_ranges, COUNT(mark_ranges), cp)
+        && !in_ranges(digit_ranges, COUNT(digit_ranges), cp);
 }
 
 /* ---------------------------------------------------------------------------
@@ -385,7 +413,10 @@ static size_t ident_end(const struct lexer *lx, size_t i)
     size_t k = cp_at(lx, i, &cp);
     if (k == 0 || !cp_is_ident_start(cp))
         return i;
-    return word_end(lx, i + k);
+    i += k;
+    while ((k = cp_at(lx, i, &cp)) > 0 && cp_is_ident_continue(cp))
+        i += k;
+    return i;
 }
 
 /* End of the \s run at i; with_nl = 0 stops at newlines ([^\S\n]). */
