@@ -6,9 +6,10 @@
  *
  *   1. normalise()   makes the text Pygments lexes: a leading BOM dropped,
  *                    CR LF and lone CR turned into LF, leading and trailing
- *                    LFs stripped and one final LF added. Bytes that are not
- *                    valid UTF-8, and NUL, become U+FFFD, so everything after
- *                    this point sees valid UTF-8 without NUL.
+ *                    LFs stripped and one final LF added. Ill-formed UTF-8
+ *                    becomes U+FFFD (one per maximal ill-formed subpart, as
+ *                    Python's decode(errors='replace')), and so does NUL, so
+ *                    everything after this point sees valid UTF-8 without NUL.
  *   2. the lexer     a hand-written state machine that mirrors PythonLexer's
  *                    regular-expression states rule by rule, in the same order
  *                    (Pygments takes the first rule that matches, not the
@@ -142,6 +143,28 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Length of the maximal ill-formed subpart at s (s does not start a valid
+ * sequence): a lead byte and the continuation bytes that could still have
+ * completed it. One U+FFFD replaces it, as Python's decode(errors='replace'). */
+static size_t utf8_bad_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                : c >= 0xF0 && c <= 0xF4 ? 4 : 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    size_t k = 1;
+    while (k < need && k < n && s[k] >= lo && s[k] <= hi) {
+        k++;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return k;
+}
+
 static char *normalise(const char *code, size_t len, size_t *out_len)
 {
     const unsigned char *s = (const unsigned char *)code;
@@ -163,11 +186,11 @@ static char *normalise(const char *code, size_t len, size_t *out_len)
             continue;
         }
         size_t k = c ? utf8_valid_len(s + i, len - i) : 0;
-        if (k == 0) {                   /* U+FFFD for NUL or a bad byte */
+        if (k == 0) {                   /* U+FFFD for NUL or a bad sequence */
             t[n++] = 0xEF;
             t[n++] = 0xBF;
             t[n++] = 0xBD;
-            i++;
+            i += c ? utf8_bad_len(s + i, len - i) : 1;
             continue;
         }
         memcpy(t + n, s + i, k);
@@ -334,6 +357,8 @@ struct lexer {
     size_t depth, cap;
     struct writer *w;
     struct memo nonspace, dq3, sq3, rbracket, brace_or_nl;
+    size_t field_from, field_end;   /* see brace_format_end() */
+    int field_valid;
 };
 
 static int at(const struct lexer *lx, size_t i)
@@ -402,6 +427,20 @@ static size_t word_end(const struct lexer *lx, size_t i)
     uint32_t cp;
     size_t k;
     while ((k = cp_at(lx, i, &cp)) > 0 && cp_is_word(cp))
+        i += k;
+    return i;
+}
+
+/* word_end for looking a word up in a list: gives up after WORD_MAX code
+ * points (longer than any listed word), so a long run of \w characters that
+ * are consumed one at a time (as errors: superscripts, non-ASCII digits) is
+ * not rescanned to its end at each of them. */
+#define WORD_MAX 32
+static size_t word_end_short(const struct lexer *lx, size_t i)
+{
+    uint32_t cp;
+    size_t k;
+    for (int count = 0; count <= WORD_MAX && (k = cp_at(lx, i, &cp)) > 0 && cp_is_word(cp); count++)
         i += k;
     return i;
 }
@@ -783,7 +822,7 @@ static int rule_operator(struct lexer *lx)
  * expression keywords, constants, builtins, magic names, names. */
 static int rule_words(struct lexer *lx)
 {
-    size_t p = lx->pos, e = word_end(lx, p), pair;
+    size_t p = lx->pos, e = word_end_short(lx, p), pair;
     if (e > p) {
         if (IN_WORDS(op_words, lx, p, e))
             return take(lx, T_OW, e);
@@ -864,7 +903,7 @@ static int rule_soft_keyword(struct lexer *lx)
     size_t p = lx->pos, i = p;
     while (char_in(at(lx, i), " \t"))
         i++;
-    size_t e = word_end(lx, i);
+    size_t e = word_end_short(lx, i);
     if (!is_word_literal(lx, i, e, "match") && !is_word_literal(lx, i, e, "case"))
         return 0;
     size_t j = e;
@@ -872,7 +911,7 @@ static int rule_soft_keyword(struct lexer *lx)
         j++;
     if (char_in(at(lx, j), ":,;=^&|@~)]}"))
         return 0;
-    if (IN_WORDS(kw_lower, lx, j, word_end(lx, j)))
+    if (IN_WORDS(kw_lower, lx, j, word_end_short(lx, j)))
         return 0;
     emit(lx, T_TEXT, p, i);
     lx->pos = i;
@@ -921,7 +960,7 @@ static int rule_root(struct lexer *lx)
     }
     if (c == '\\')
         return take(lx, T_TEXT, p + (at(lx, p + 1) == '\n' ? 2 : 1));
-    size_t e = word_end(lx, p), pair;
+    size_t e = word_end_short(lx, p), pair;
     if (is_word_literal(lx, p, e, "yield") && (pair = word_pair_end(lx, e, "from")))
         return take(lx, T_K, pair);
     if (IN_WORDS(kw_root, lx, p, e))
@@ -959,7 +998,7 @@ static int rule_soft_inner(struct lexer *lx)
 
 static int rule_funcname(struct lexer *lx)
 {
-    size_t p = lx->pos, e = word_end(lx, p);
+    size_t p = lx->pos, e = word_end_short(lx, p);
     if (IN_WORDS(magic_funcs, lx, p, e))
         return take(lx, T_FM, e);
     size_t ie = ident_end(lx, p);
@@ -1009,7 +1048,7 @@ static int rule_fromimport(struct lexer *lx)
 {
     size_t p = lx->pos;
     size_t i = space_end(lx, p, 1);
-    if (i > p && is_word_literal(lx, i, word_end(lx, i), "import")) {
+    if (i > p && is_word_literal(lx, i, word_end_short(lx, i), "import")) {
         emit(lx, T_W, p, i);
         lx->pos = i;
         take(lx, T_KN, i + 6);
@@ -1017,7 +1056,7 @@ static int rule_fromimport(struct lexer *lx)
     }
     if (at(lx, p) == '.')
         return take(lx, T_NN, p + 1);
-    if (is_word_literal(lx, p, word_end(lx, p), "None")) {
+    if (is_word_literal(lx, p, word_end_short(lx, p), "None")) {
         take(lx, T_KC, p + 4);
         return pop(lx);
     }
@@ -1155,26 +1194,9 @@ static size_t format_spec_rest(const struct lexer *lx, size_t i)
     return at(lx, i) == '}' ? i + 1 : 0;
 }
 
-/* New-style '{...}'.format fields:
- * \{((\w+)((\.\w+)|(\[[^\]]+\]))*)?(\![sra])?(\:(.?[<>=\^])?...)?\} */
-static size_t brace_format_end(struct lexer *lx, size_t p)
+/* What follows a format field's name: (\![sra])?(\:(.?[<>=\^])?...)?\} */
+static size_t format_field_tail(const struct lexer *lx, size_t i)
 {
-    size_t i = p + 1, k = word_end(lx, i);
-    if (k > i) {
-        i = k;
-        for (;;) {
-            if (at(lx, i) == '.' && (k = word_end(lx, i + 1)) > i + 1) {
-                i = k;
-            } else if (at(lx, i) == '[' && i + 1 < lx->n && lx->s[i + 1] != ']') {
-                size_t r = memo_find(lx, &lx->rbracket, i + 1);
-                if (r >= lx->n)
-                    break;
-                i = r + 1;
-            } else {
-                break;
-            }
-        }
-    }
     if (at(lx, i) == '!' && char_in(at(lx, i + 1), "sra"))
         i += 2;
     if (at(lx, i) == '}')
@@ -1190,6 +1212,42 @@ static size_t brace_format_end(struct lexer *lx, size_t p)
     if (char_in(at(lx, j), "<>=^") && (end = format_spec_rest(lx, j + 1)))
         return end;
     return format_spec_rest(lx, j);
+}
+
+/* New-style '{...}'.format fields:
+ * \{((\w+)((\.\w+)|(\[[^\]]+\]))*)?(\![sra])?(\:(.?[<>=\^])?...)?\}
+ * An index [...] may hold anything, '{' and newlines included, so many
+ * fields can start before the same ']'; what follows that ']' is parsed
+ * once and remembered (lx->field_from -> lx->field_end). */
+static size_t brace_format_end(struct lexer *lx, size_t p)
+{
+    size_t i = p + 1, k = word_end(lx, i), after_index = 0;
+    if (k > i) {
+        i = k;
+        for (;;) {
+            if (at(lx, i) == '.' && (k = word_end(lx, i + 1)) > i + 1) {
+                i = k;
+            } else if (at(lx, i) == '[' && i + 1 < lx->n && lx->s[i + 1] != ']') {
+                size_t r = memo_find(lx, &lx->rbracket, i + 1);
+                if (r >= lx->n)
+                    break;
+                i = r + 1;
+                if (lx->field_valid && lx->field_from == i)
+                    return lx->field_end;
+                if (!after_index)
+                    after_index = i;
+            } else {
+                break;
+            }
+        }
+    }
+    size_t end = format_field_tail(lx, i);
+    if (after_index) {
+        lx->field_from = after_index;
+        lx->field_end = end;
+        lx->field_valid = 1;
+    }
+    return end;
 }
 
 static int rule_string(struct lexer *lx, unsigned st)

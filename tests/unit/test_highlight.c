@@ -330,6 +330,23 @@ static void test_invalid_utf8_and_nul(void **state)
     struct classed got = check_safe(nul, sizeof nul - 1);
     assert_null(memchr(got.text, '\0', got.len));
     classed_free(&got);
+    /* one U+FFFD per maximal ill-formed subpart, as Python's decode('replace') */
+    static const struct { const char *in, *shown; } repl[] = {
+        {"\xf0\x9f" "a", "\xef\xbf\xbd" "a\n"},
+        {"\xff\xfe", "\xef\xbf\xbd\xef\xbf\xbd\n"},
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\n"},
+        {"\xe2\x82" "x", "\xef\xbf\xbd" "x\n"},
+        {"#\xc3\xa9\x80", "#\xc3\xa9\xef\xbf\xbd\n"},
+    };
+    for (size_t i = 0; i < sizeof repl / sizeof repl[0]; i++) {
+        got = check_safe(repl[i].in, strlen(repl[i].in));
+        assert_int_equal(got.len, strlen(repl[i].shown));
+        assert_memory_equal(got.text, repl[i].shown, got.len);
+        classed_free(&got);
+    }
+    got = check_safe("a\0b", 3);
+    assert_string_equal(got.text, "a\xef\xbf\xbd" "b\n");
+    classed_free(&got);
     /* every byte value, every pair of a lead byte and a follower */
     char all[512];
     for (int i = 0; i < 256; i++) {
@@ -400,6 +417,12 @@ static void test_deep_nesting(void **state)
     s = repeat("", "f\"{x:{", 50000, "", &len);
     check_roundtrip(s, len);
     free(s);
+    /* many format fields open before one ']', then a long .attr chain */
+    s = repeat("'", "{a[", 100000, "]", &len);
+    t = repeat(s, ".b", 100000, "}'", &len);
+    check_roundtrip(t, len);
+    free(s);
+    free(t);
 }
 
 static double seconds_for(const char *code, size_t len)
@@ -421,7 +444,8 @@ static void test_megabyte_runs(void **state)
         {"", "\"\"\"\n"}, {"", "u'''x\n"}, {"", " \n"}, {"", "match _\n"},
         {"", "case (\n"}, {"", "1_"}, {"", "0x"}, {"", "@"}, {"", "<&>"},
         {"", "\xff"}, {"", "\xc3\xa9"}, {"", "def "}, {"", "import a as "},
-        {"from ", ". "}, {"", "f'{x!r:"}, {"", "\r"},
+        {"from ", ". "}, {"", "f'{x!r:"}, {"", "\r"}, {"", "\xc2\xb2"},
+        {"", "\xd9\xa3"}, {"'", "{a["}, {"'", "{a[{a[.b]"},
     };
     printf("highlight: time for 0.5 MB and 1 MB runs (ratio near 2 = linear)\n");
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
