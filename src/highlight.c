@@ -28,12 +28,13 @@
  *   - Every token the lexer emits is a contiguous slice of the normalised
  *     text, in order, and together they cover it exactly; the writer escapes
  *     every slice (& < > " '), so no input byte reaches the output raw.
- *   - Linear time. Every rule either consumes what it scanned or scans a
- *     bounded distance, except four searches that can run far ahead (the end
- *     of a whitespace run before a docstring, the closing ''' or \"\"\", the
- *     ']' of a format field, the '}' or newline ending \N{...}); those go
- *     through a struct memo that remembers its last answer, so scans over
- *     the same stretch are not repeated.
+ *   - Linear time. A rule either consumes what it scanned, or scans a
+ *     bounded distance (word look-ups stop after WORD_MAX characters), or
+ *     scans once per line or per soft keyword. Four searches can run far
+ *     ahead and be repeated: the end of a whitespace run before a docstring,
+ *     the closing """ or ''', the ']' of a format field's index, the '}' or
+ *     newline ending \N{...}; they go through a struct memo that remembers
+ *     its last answer. What follows a format field's ']' is remembered too.
  *   - The state stack is allocated once with room for one entry per input
  *     byte: a push always consumes at least one byte, so it cannot overflow.
  *   - Recursion is bounded: the only nested lexing is the pattern text of a
@@ -94,8 +95,11 @@ static void writer_token(struct writer *w, int cls, const char *p, size_t n)
             if (w->open != cls) {
                 if (w->open > T_TEXT)
                     buf_puts(w->out, "</span>");
-                if (cls != T_TEXT)
-                    buf_printf(w->out, "<span class=\"%s\">", class_name[cls]);
+                if (cls != T_TEXT) {
+                    buf_puts(w->out, "<span class=\"");
+                    buf_puts(w->out, class_name[cls]);
+                    buf_puts(w->out, "\">");
+                }
                 w->open = cls;
             }
             buf_html_escape(w->out, p, seg);
@@ -1002,9 +1006,8 @@ static int rule_funcname(struct lexer *lx)
     if (IN_WORDS(magic_funcs, lx, p, e))
         return take(lx, T_FM, e);
     size_t ie = ident_end(lx, p);
-    if (ie > p) {
+    if (ie > p)
         take(lx, T_NF, ie);
-    }
     return pop(lx);
 }
 
