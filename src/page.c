@@ -23,6 +23,8 @@
  * except jansson's temporary trees, which are freed before returning. */
 #include "page.h"
 
+#include "highlight.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,9 +131,7 @@ static void page_close(struct buf *out)
  * spans inside) is a one-line change. */
 static void page_code_cell(struct buf *out, const char *code, size_t len)
 {
-    LIT(out, "<div class=\"ipb-code\"><pre>");
-    buf_html_escape(out, code, len);
-    LIT(out, "</pre></div>\n");
+    highlight_python(out, code, len);
 }
 
 /* A cell that is not a string (old rows hold anything): its JSON text, escaped,
