@@ -126,9 +126,8 @@ static void page_close(struct buf *out)
 
 /* ---- the grid page ---------------------------------------------------- */
 
-/* One code cell as Python source. Kept as one function so that switching to
- * the syntax highlighter (highlight_python, which writes the same wrapper with
- * spans inside) is a one-line change. */
+/* One code cell as highlighted Python source: <div class="ipb-code"><pre>
+ * with a span per token, escaped (highlight.c). */
 static void page_code_cell(struct buf *out, const char *code, size_t len)
 {
     highlight_python(out, code, len);
