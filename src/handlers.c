@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "image.h"
 #include "page.h"
 
 static const char HTML[] = "text/html; charset=utf-8";
@@ -248,6 +249,54 @@ static void handle_page_secret(void *app, const struct http_request *req,
     grid_page(app, req, GRID_SECRET, arg, r);
 }
 
+/* The grid as a PNG (image.c), made once and then served from the cache. */
+static void grid_png(struct app *a, const struct http_request *req, enum grid_table t,
+                     const char *hash, struct http_reply *r)
+{
+    int64_t id;
+    if (!parse_hash(a, t, hash, &id)) {
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    char *json = NULL;
+    size_t len = 0;
+    char err[STORE_ERRLEN] = "";
+    int rc = store_get_grid_data(a->store, t, id, &json, &len, err);
+    if (rc == STORE_NOT_FOUND) {
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    if (rc != STORE_OK) {
+        store_failure(r, rc, err, 0);
+        return;
+    }
+    char ierr[256];
+    if (image_render_png(&r->body, json, len, ierr, sizeof ierr) != 0) {
+        free(json);
+        fprintf(stderr, "ipborg: %s %lld cannot be drawn: %s\n", store_table_name(t),
+                (long long)id, ierr);
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    free(json);
+    r->status = 200;
+    r->content_type = "image/png";
+    r->cacheable = 1;
+    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
+}
+
+static void handle_png(void *app, const struct http_request *req, struct http_reply *r,
+                       const char *arg)
+{
+    grid_png(app, req, GRID_PUBLIC, arg, r);
+}
+
+static void handle_png_secret(void *app, const struct http_request *req,
+                              struct http_reply *r, const char *arg)
+{
+    grid_png(app, req, GRID_SECRET, arg, r);
+}
+
 static void handle_random(void *app, const struct http_request *req, struct http_reply *r,
                           const char *arg)
 {
@@ -333,11 +382,13 @@ const struct http_route handlers_routes[] = {
     {"POST", "/post", handle_post},
     {"GET", "/get/secret/*", handle_get_secret},
     {"GET", "/get/*", handle_get},
+    {"GET", "/secret/*.png", handle_png_secret},
     {"GET", "/secret/*", handle_page_secret},
     {"GET", "/static/*", handle_static},
     {"GET", "/random", handle_random},
     {"GET", "/about", handle_about},
     {"GET", "/", handle_home},
+    {"GET", "/*.png", handle_png},
     {"GET", "/*", handle_page},
     {NULL, NULL, NULL},
 };

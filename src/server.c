@@ -163,14 +163,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 
 /* --- routing ------------------------------------------------------------------- */
 
-/* Matches path against pattern; '*' takes one non-empty segment, copied to
- * arg (argsize bytes). 1 on a match. */
+/* Matches path against pattern; '*' takes a non-empty run of characters up to
+ * the next '/' or, when the pattern goes on with a literal (as in "/ *.png"),
+ * up to the first occurrence of that literal's first character. The run is
+ * copied to arg (argsize bytes). 1 on a match. */
 static int route_match(const char *pattern, const char *path, char *arg, size_t argsize)
 {
     arg[0] = '\0';
     while (*pattern) {
         if (*pattern == '*') {
-            size_t n = strcspn(path, "/");
+            char stop[3] = {'/', pattern[1], '\0'};
+            size_t n = strcspn(path, stop);
             if (n == 0 || n >= argsize)
                 return 0;
             memcpy(arg, path, n);

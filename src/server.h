@@ -3,8 +3,11 @@
  * struct http_request and fill a struct http_reply, and this layer turns the
  * reply into bytes on the wire.
  *
- * Routing. A route is a method and a pattern in which '*' stands for exactly
- * one non-empty path segment (no '/'), e.g. "/get/secret/ *". GET routes also
+ * Routing. A route is a method and a pattern in which '*' stands for a
+ * non-empty run of characters within one path segment, ending at the next '/'
+ * or at the character that follows '*' in the pattern: "/get/secret/ *" takes
+ * a whole segment, "/ *.png" takes "bizkiL" from "/bizkiL.png". Routes are
+ * tried in order, the first match wins. GET routes also
  * answer HEAD (libmicrohttpd drops the body). A path with trailing slashes is
  * answered 301 to the path without them; a path matching no route goes to the
  * not-found handler.
