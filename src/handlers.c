@@ -216,6 +216,9 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
     }
     struct buf base = BUF_INIT;
     base_url(a, req, &base);
+    unsigned iw = 0, ih = 0;
+    if (rec.grid_data && image_size(rec.grid_data, strlen(rec.grid_data), &iw, &ih) != 0)
+        iw = ih = 0;
     struct page_grid pg = {
         .hash = hash,
         .secret = t == GRID_SECRET,
@@ -227,6 +230,8 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
         .python_version = rec.python_version,
         .ipb_class = rec.ipb_class,
         .created_at = rec.created_at,
+        .image_width = iw,
+        .image_height = ih,
     };
     page_grid(&r->body, &pg);
     html_page_reply(r, 200);

@@ -425,13 +425,10 @@ done:
     return rc;
 }
 
-int image_render_png(struct buf *out, const char *grid_data, size_t len,
-                     char *err, size_t errlen)
+/* Parses and reads grid_data into g (g->blocks malloc'd). 0 or -1 + err. */
+static int load_grid(const char *grid_data, size_t len, struct grid *g, char *err,
+                     size_t errlen)
 {
-    if (err && errlen)
-        err[0] = '\0';
-    if (!out)
-        return fail(err, errlen, "image: no output buffer");
     if (!grid_data)
         return fail(err, errlen, "grid_data: missing");
     json_error_t e;
@@ -441,13 +438,37 @@ int image_render_png(struct buf *out, const char *grid_data, size_t len,
     if (!root)
         return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
                     e.line, e.column, e.text);
-    struct grid g;
-    int rc = read_grid(root, &g, err, errlen);
+    int rc = read_grid(root, g, err, errlen);
     json_decref(root);
-    if (rc != 0)
+    return rc != 0 ? -1 : 0;
+}
+
+int image_size(const char *grid_data, size_t len, unsigned *width, unsigned *height)
+{
+    struct grid g;
+    char err[128];
+    if (load_grid(grid_data, len, &g, err, sizeof err) != 0)
+        return -1;
+    struct plan p;
+    make_plan(&g, &p);
+    free(g.blocks);
+    *width = p.out_w;
+    *height = p.out_h;
+    return 0;
+}
+
+int image_render_png(struct buf *out, const char *grid_data, size_t len,
+                     char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return fail(err, errlen, "image: no output buffer");
+    struct grid g;
+    if (load_grid(grid_data, len, &g, err, errlen) != 0)
         return -1;
     size_t start = out->len;
-    rc = draw(&g, out, err, errlen);
+    int rc = draw(&g, out, err, errlen);
     free(g.blocks);
     if (rc != 0 && !out->oom && out->data) {
         out->len = start;

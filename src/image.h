@@ -23,4 +23,8 @@
 int image_render_png(struct buf *out, const char *grid_data, size_t len,
                      char *err, size_t errlen);
 
+/* The size in pixels of the image image_render_png would draw (for the
+ * og:image:width / height of the grid page). 0, or -1 if not drawable. */
+int image_size(const char *grid_data, size_t len, unsigned *width, unsigned *height);
+
 #endif

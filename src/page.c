@@ -45,6 +45,9 @@ struct layout {
     const char *canonical_base;
     const char *canonical_path;
     const char *canonical_hash;
+    /* Link preview (Open Graph, Twitter card) of a grid page: the image is
+     * canonical URL + ".png"; omitted when image_width is 0. */
+    unsigned image_width, image_height;
 };
 
 static void put_escaped(struct buf *out, const char *s)
@@ -85,6 +88,35 @@ static void page_open(struct buf *out, const struct layout *l)
         put_escaped(out, l->canonical_path);
         put_escaped(out, l->canonical_hash);
         LIT(out, "\">\n");
+        if (l->image_width) {
+            char dims[96];
+            LIT(out, "<meta property=\"og:type\" content=\"website\">\n"
+                     "<meta property=\"og:site_name\" content=\"" SITE_NAME "\">\n"
+                     "<meta property=\"og:title\" content=\"");
+            put_escaped(out, l->title);
+            LIT(out, "\">\n<meta property=\"og:url\" content=\"");
+            put_escaped(out, l->canonical_base);
+            put_escaped(out, l->canonical_path);
+            put_escaped(out, l->canonical_hash);
+            LIT(out, "\">\n<meta property=\"og:image\" content=\"");
+            put_escaped(out, l->canonical_base);
+            put_escaped(out, l->canonical_path);
+            put_escaped(out, l->canonical_hash);
+            LIT(out, ".png\">\n<meta property=\"og:image:type\" content=\"image/png\">\n");
+            snprintf(dims, sizeof dims,
+                     "<meta property=\"og:image:width\" content=\"%u\">\n"
+                     "<meta property=\"og:image:height\" content=\"%u\">\n",
+                     l->image_width, l->image_height);
+            buf_puts(out, dims);
+            LIT(out, "<meta name=\"twitter:card\" content=\"summary_large_image\">\n"
+                     "<meta name=\"twitter:title\" content=\"");
+            put_escaped(out, l->title);
+            LIT(out, "\">\n<meta name=\"twitter:image\" content=\"");
+            put_escaped(out, l->canonical_base);
+            put_escaped(out, l->canonical_path);
+            put_escaped(out, l->canonical_hash);
+            LIT(out, ".png\">\n");
+        }
     }
     LIT(out,
         "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
@@ -343,6 +375,8 @@ void page_grid(struct buf *out, const struct page_grid *g)
         .canonical_base = g->base_url,
         .canonical_path = g->secret ? "/secret/" : "/",
         .canonical_hash = g->hash,
+        .image_width = g->image_width,
+        .image_height = g->image_height,
     };
     page_open(out, &l);
     buf_free(&title);
@@ -357,6 +391,14 @@ void page_grid(struct buf *out, const struct page_grid *g)
              "aria-label=\"The grid\">\n");
     buf_append(out, g->grid_html, g->grid_html_len);
     LIT(out, "\n</div>\n");
+    if (g->image_width) {
+        LIT(out, "<p class=\"download\"><a href=\"");
+        LIT(out, "/");
+        if (g->secret)
+            LIT(out, "secret/");
+        put_escaped(out, g->hash);
+        LIT(out, ".png\" download>Download PNG</a></p>\n");
+    }
     grid_code_cells(out, g->code_cells);
     grid_metadata(out, g);
     grid_load_snippet(out, g);

@@ -24,6 +24,8 @@ struct page_grid {
     const char *python_version;   /* JSON text */
     const char *ipb_class;
     const char *created_at;       /* UTC ISO 8601 or NULL */
+    unsigned image_width;         /* size of /HASH.png for link previews; */
+    unsigned image_height;        /* 0: no preview tags, no download link */
 };
 
 void page_grid(struct buf *out, const struct page_grid *g);
