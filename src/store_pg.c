@@ -914,7 +914,7 @@ static int pg_load_end(void *conn, int commit, char *err)
         store_errf(err, "load_end without load_begin");
         return STORE_ERROR;
     }
-    int rc = STORE_OK;
+    int rc = STORE_OK, want_commit = commit;
     if (commit && c->load_failed) {
         store_errf(err, "%s", c->load_err);
         rc = STORE_ERROR;
@@ -940,9 +940,9 @@ static int pg_load_end(void *conn, int commit, char *err)
             store_errf(err, "%s", ignored);
             rc = r;
         }
-    } else if (rc == STORE_OK) {
+    } else if (rc == STORE_OK && want_commit) {
         rc = fail(c, NULL, err);
-    }
+    }   /* a rollback asked for on a lost connection: the server rolled back */
 done:
     c->in_load = 0;
     c->load_failed = 0;

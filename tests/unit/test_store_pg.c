@@ -399,6 +399,27 @@ static void test_schema_concurrent_creation(void **state)
     assert_grid_schema(f);
 }
 
+/* The URL's own parameters win over the backend's defaults, with or without '?'. */
+static void test_url_parameters(void **state)
+{
+    struct fixture *f = *state;
+    char *base = strdup(f->url);
+    assert_non_null(base);
+    const char *sep = strchr(base, '?') ? "&" : "?";
+    snprintf(f->url, sizeof f->url, "%s%sapplication_name=mine&connect_timeout=10", base, sep);
+    open_store(f, 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT string_agg(application_name, ',') FROM "
+             "pg_stat_activity WHERE datname = '%s' AND pid <> pg_backend_pid()", f->db);
+    assert_value(f, sql, "mine");
+    reopen_store(f, 0);
+    assert_value(f, sql, "mine");
+    snprintf(f->url, sizeof f->url, "%s", base);
+    reopen_store(f, 0);
+    assert_value(f, sql, "ipborg");   /* the default fills in */
+    free(base);
+}
+
 /* --- single rows --------------------------------------------------------------------- */
 
 static void test_put_get_roundtrip(void **state)
@@ -1140,6 +1161,7 @@ int main(void)
         T(test_schema_created),
         T(test_legacy_schema),
         T(test_schema_concurrent_creation),
+        T(test_url_parameters),
         T(test_put_get_roundtrip),
         T(test_put_bad_json),
         T(test_ids_never_reused),
