@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include "page.h"
+#include "highlight.h"
 
 #define BASE "http://example.org"
 
@@ -133,6 +134,23 @@ static struct page_grid plain_grid(void)
 
 /* ---- the grid page ------------------------------------------------------ */
 
+/* What the page must hold for a string code cell: the highlighter's own
+ * output for it (its markup is tested in test_highlight.c). */
+static char *highlighted(const char *code)
+{
+    struct buf b = BUF_INIT;
+    highlight_python(&b, code, strlen(code));
+    assert_false(buf_failed(&b));
+    return buf_steal(&b);
+}
+
+static void assert_contains_cell(const char *html, const char *code)
+{
+    char *want = highlighted(code);
+    assert_contains(html, want);
+    free(want);
+}
+
 static void test_grid_page_layout(void **state)
 {
     (void)state;
@@ -142,8 +160,13 @@ static void test_grid_page_layout(void **state)
     assert_contains(html, "<title>Grid bizkiL ");
     assert_contains(html, "<link rel=\"canonical\" href=\"http://example.org/bizkiL\">");
     assert_lacks(html, "noindex");
-    assert_contains(html, "<div class=\"ipb-code\"><pre>grid = BlockGrid(2, 2)</pre></div>\n"
-                          "<div class=\"ipb-code\"><pre>grid[0, 0] = (255, 0, 0)</pre></div>\n");
+    assert_contains_cell(html, "grid = BlockGrid(2, 2)");
+    assert_contains_cell(html, "grid[0, 0] = (255, 0, 0)");
+    char *first = highlighted("grid = BlockGrid(2, 2)");
+    char *second = highlighted("grid[0, 0] = (255, 0, 0)");
+    assert_true(strstr(html, first) < strstr(html, second));   /* cells in order */
+    free(first);
+    free(second);
     assert_contains(html, "<dd>1.9.0</dd>");
     assert_contains(html, "<dd>3.11.7</dd>");
     assert_contains(html, "<code>BlockGrid</code>");
@@ -199,9 +222,8 @@ static void test_grid_text_is_escaped(void **state)
     assert_lacks(html, "1.0<script>");
     assert_lacks(html, "<b onclick");
     assert_lacks(html, "a\"b<c>");
-    assert_contains(html, "<div class=\"ipb-code\"><pre>&lt;/pre&gt;&lt;script&gt;"
-                          "alert(&quot;x&quot;)&lt;/script&gt;</pre></div>");
-    assert_contains(html, "a &amp; b &lt; c &gt; d &#39; e");
+    assert_contains_cell(html, "</pre><script>alert(\"x\")</script>");
+    assert_contains_cell(html, "a & b < c > d ' e");
     assert_contains(html, "1.0&lt;script&gt;");
     assert_contains(html, "&lt;b onclick=&quot;x&quot;&gt;Evil&lt;/b&gt;");
     assert_contains(html, "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -290,7 +312,7 @@ static void test_legacy_code_cells(void **state)
         {"[1, 2.5, true, null]", "<div class=\"ipb-code ipb-raw\"><pre>1</pre></div>"},
         {"[1, 2.5, true, null]", "<div class=\"ipb-code ipb-raw\"><pre>null</pre></div>"},
         {"[{\"a\": \"<b>\"}, [\"x\"]]", "<pre>{&quot;a&quot;:&quot;&lt;b&gt;&quot;}</pre>"},
-        {"[\"ok\", 7]", "<div class=\"ipb-code\"><pre>ok</pre></div>\n"
+        {"[\"ok\", 7]", "<span class=\"n\">ok</span>\n</pre></div>\n"
                         "<div class=\"ipb-code ipb-raw\"><pre>7</pre></div>"},
         /* Not JSON at all: the whole text, escaped. */
         {"[\"unterminated <script>", "<pre>[&quot;unterminated &lt;script&gt;</pre>"},
@@ -299,7 +321,8 @@ static void test_legacy_code_cells(void **state)
         /* JSON but not an array. */
         {"{\"x\": \"<i>\"}", "<pre>{&quot;x&quot;:&quot;&lt;i&gt;&quot;}</pre>"},
         {"42", "<div class=\"ipb-code ipb-raw\"><pre>42</pre></div>"},
-        {"\"print('hi')\"", "<div class=\"ipb-code\"><pre>print(&#39;hi&#39;)</pre></div>"},
+        {"\"print('hi')\"", "<span class=\"nb\">print</span><span class=\"p\">(</span>"
+                              "<span class=\"s1\">&#39;hi&#39;</span>"},
         /* NUL is refused by jansson: shown as the escaped text. */
         {"[\"a\\u0000b\"]", "<pre>[&quot;a\\u0000b&quot;]</pre>"},
     };
