@@ -111,6 +111,7 @@ static void handle_post(void *app, const struct http_request *req, struct http_r
         store_failure(r, rc, serr, 1);
         return;
     }
+    atomic_fetch_add_explicit(&a->posted[t], 1, memory_order_relaxed);
     char hash[HASHID_MAX_LEN];
     if (hashid_encode(a->hashid[t], (uint64_t)id, hash, sizeof hash) < 0) {
         fprintf(stderr, "ipborg: cannot encode id %lld\n", (long long)id);
@@ -348,6 +349,45 @@ static void handle_about(void *app, const struct http_request *req, struct http_
     r->cache_control = "public, max-age=600";
 }
 
+/* 200 when the store answers a query, 503 when not: for load balancers. */
+static void handle_healthz(void *app, const struct http_request *req, struct http_reply *r,
+                           const char *arg)
+{
+    struct app *a = app;
+    (void)req, (void)arg;
+    int64_t max_id = 0;
+    char err[STORE_ERRLEN] = "";
+    int rc = store_max_id(a->store, GRID_PUBLIC, &max_id, err);
+    r->cache_control = "no-store";
+    if (rc == STORE_OK) {
+        http_reply_text(r, 200, "text/plain; charset=utf-8", "ok\n");
+    } else {
+        fprintf(stderr, "ipborg: health check: %s\n", err);
+        http_reply_text(r, 503, "text/plain; charset=utf-8",
+                        "the database is not reachable\n");
+    }
+}
+
+static void handle_metrics(void *app, const struct http_request *req, struct http_reply *r,
+                           const char *arg)
+{
+    struct app *a = app;
+    (void)req, (void)arg;
+    struct http_server *srv = atomic_load(&a->server);
+    if (srv)
+        http_server_metrics(srv, &r->body);
+    buf_printf(&r->body,
+               "# HELP ipborg_grids_posted_total Grids stored through POST /post by this process.\n"
+               "# TYPE ipborg_grids_posted_total counter\n"
+               "ipborg_grids_posted_total{table=\"public_grids\"} %llu\n"
+               "ipborg_grids_posted_total{table=\"secret_grids\"} %llu\n",
+               (unsigned long long)atomic_load(&a->posted[GRID_PUBLIC]),
+               (unsigned long long)atomic_load(&a->posted[GRID_SECRET]));
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->cache_control = "no-store";
+}
+
 static const char *content_type_of(const char *name)
 {
     const char *dot = strrchr(name, '.');
@@ -391,6 +431,8 @@ const struct http_route handlers_routes[] = {
     {"GET", "/secret/*", handle_page_secret},
     {"GET", "/static/*", handle_static},
     {"GET", "/random", handle_random},
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/metrics", handle_metrics},
     {"GET", "/about", handle_about},
     {"GET", "/", handle_home},
     {"GET", "/*.png", handle_png},

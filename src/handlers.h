@@ -7,6 +7,8 @@
 #ifndef IPBORG_HANDLERS_H
 #define IPBORG_HANDLERS_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "grid.h"
 #include "hashid.h"
@@ -18,6 +20,8 @@ struct app {
     struct store *store;
     struct hashid *hashid[GRID_TABLES];   /* one codec per table (salt) */
     struct grid_limits limits;
+    struct http_server *_Atomic server;   /* set once the server runs (metrics) */
+    atomic_uint_fast64_t posted[GRID_TABLES];   /* grids stored by this process */
 };
 
 /* GET/HEAD/POST routes of SPEC §3, ending with a NULL method. */

@@ -99,6 +99,7 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ipborg serve: %s\n", serr);
         rc = 1;
     } else {
+        atomic_store(&app.server, srv);
         int v6 = strchr(cfg.host, ':') != NULL;
         printf("ipborg: serving http://%s%s%s:%u/ (%s database)\n", v6 ? "[" : "", cfg.host,
                v6 ? "]" : "", http_server_port(srv), store_backend(st)->name);

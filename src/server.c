@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,29 @@
 
 #include "cache.h"
 #include "hash.h"
+#include "metrics.h"
+
+/* A connection, for the request deadline: waiting_since is the monotonic
+ * second at which the connection started waiting for a whole request (when
+ * it opened, or when its previous answer was done), 0 while a request is
+ * being answered. */
+struct tracked_conn {
+    MHD_socket fd;
+    atomic_llong waiting_since;
+    struct tracked_conn *prev, *next;
+};
 
 struct http_server {
     struct MHD_Daemon *daemon;
     struct cache *cache;
+    struct metrics *metrics;
+    const char **route_names;     /* the patterns, then "other" */
+    size_t nroutes;
+    pthread_mutex_t conns_lock;   /* guards conns */
+    struct tracked_conn *conns;
+    pthread_t reaper;
+    int reaper_running;
+    atomic_int stopping;
     struct http_server_opts o;
     atomic_int in_flight;
     unsigned port;
@@ -45,11 +65,96 @@ struct http_server {
 /* One request from its first callback to its completion. */
 struct exchange {
     struct timespec start;
+    size_t route;                 /* index into routes; nroutes: none */
     struct buf body;
     int too_large;
     int status;
     size_t bytes;
 };
+
+/* --- the request deadline --------------------------------------------------------------- */
+
+/* libmicrohttpd's own timeout closes connections that stay silent; a client
+ * that sends one byte every few seconds (slowloris) would keep a connection
+ * forever. So every connection is tracked from the moment it opens or its
+ * last answer is done, and the reaper thread shuts down the socket of any
+ * that has not delivered a whole request within client_timeout seconds;
+ * libmicrohttpd then sees the socket closed and cleans up as usual.
+ *
+ * Safety of shutdown(fd): a tracked_conn is unlinked (under conns_lock) by the
+ * CLOSED notification, which libmicrohttpd sends before it closes the
+ * socket; the reaper only touches fds under the same lock, so it never shuts
+ * a descriptor that was closed and reused. */
+
+static long long mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec + 1;   /* never 0, which means "busy" */
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *s = cls;
+    struct tracked_conn *t = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        t = calloc(1, sizeof *t);
+        if (!t || !ci) {
+            free(t);
+            return;   /* untracked: only libmicrohttpd's idle timeout applies */
+        }
+        t->fd = ci->connect_fd;
+        atomic_store(&t->waiting_since, mono_seconds());
+        pthread_mutex_lock(&s->conns_lock);
+        t->next = s->conns;
+        if (s->conns)
+            s->conns->prev = t;
+        s->conns = t;
+        pthread_mutex_unlock(&s->conns_lock);
+        *socket_context = t;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && t) {
+        pthread_mutex_lock(&s->conns_lock);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            s->conns = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&s->conns_lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+static struct tracked_conn *tracked(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+    struct http_server *s = arg;
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    while (!atomic_load(&s->stopping)) {
+        nanosleep(&tick, NULL);
+        long long now = mono_seconds();
+        pthread_mutex_lock(&s->conns_lock);
+        for (struct tracked_conn *t = s->conns; t; t = t->next) {
+            long long since = atomic_load(&t->waiting_since);
+            if (since && now - since >= (long long)s->o.client_timeout) {
+                shutdown(t->fd, SHUT_RDWR);
+                atomic_store(&t->waiting_since, 0);
+            }
+        }
+        pthread_mutex_unlock(&s->conns_lock);
+    }
+    return NULL;
+}
 
 /* --- replies ------------------------------------------------------------------ */
 
@@ -133,17 +238,17 @@ static void access_log(const char *method, const char *path, int status, size_t 
     (void)w;
 }
 
-/* Logs the answer just queued for ex. */
+/* Counts and logs the answer just queued for ex. */
 static void log_exchange(struct http_server *s, struct exchange *ex, const char *method,
                          const char *url)
 {
-    if (s->o.quiet)
-        return;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     long long usec = (end.tv_sec - ex->start.tv_sec) * 1000000LL +
                      (end.tv_nsec - ex->start.tv_nsec) / 1000;
-    access_log(method, url, ex->status, ex->bytes, usec);
+    metrics_record(s->metrics, ex->route, ex->status, usec);
+    if (!s->o.quiet)
+        access_log(method, url, ex->status, ex->bytes, usec);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -151,8 +256,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
     struct http_server *s = cls;
     struct exchange *ex = *req_cls;
-    (void)c;
     (void)toe;
+    struct tracked_conn *tc = tracked(c);
+    if (tc)
+        atomic_store(&tc->waiting_since, mono_seconds());   /* next request's clock */
     if (!ex)
         return;
     buf_free(&ex->body);
@@ -190,8 +297,10 @@ static int route_match(const char *pattern, const char *path, char *arg, size_t 
     return *path == '\0';
 }
 
-static void dispatch(struct http_server *s, const struct http_request *req,
-                     struct http_reply *reply)
+/* Runs the handler for req; returns the index of the route taken, or
+ * nroutes for redirects and the not-found handler. */
+static size_t dispatch(struct http_server *s, const struct http_request *req,
+                       struct http_reply *reply)
 {
     const char *path = req->path;
     size_t len = strlen(path);
@@ -201,16 +310,16 @@ static void dispatch(struct http_server *s, const struct http_request *req,
         /* "//host" would be a redirect to another site: not ours to make. */
         if (len >= 2 && path[0] == '/' && path[1] == '/') {
             s->o.not_found(s->o.app, req, reply, NULL);
-            return;
+            return s->nroutes;
         }
         char *to = strndup(path, len);
         if (!to) {
             http_reply_text(reply, 500, "text/plain", "out of memory\n");
-            return;
+            return s->nroutes;
         }
         http_reply_redirect(reply, 301, to);
         free(to);
-        return;
+        return s->nroutes;
     }
     int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     char arg[256];
@@ -219,10 +328,11 @@ static void dispatch(struct http_server *s, const struct http_request *req,
                                                       : strcmp(r->method, req->method) == 0;
         if (method_ok && route_match(r->pattern, path, arg, sizeof arg)) {
             r->fn(s->o.app, req, reply, strchr(r->pattern, '*') ? arg : NULL);
-            return;
+            return (size_t)(r - s->o.routes);
         }
     }
     s->o.not_found(s->o.app, req, reply, NULL);
+    return s->nroutes;
 }
 
 /* --- responses ------------------------------------------------------------------ */
@@ -253,6 +363,7 @@ static void add_headers(struct MHD_Response *resp, const struct http_reply *r)
 struct cached {
     struct MHD_Response *plain, *gz, *not_modified;
     size_t plain_len, gz_len;
+    size_t route;                 /* for the metrics of cache hits */
     char etag[20];                /* "\"0123456789abcdef\"" */
 };
 
@@ -409,6 +520,7 @@ struct hit {
     enum MHD_Result ret;
     int status;
     size_t bytes;
+    size_t route;
 };
 
 /* Queues the right form of a cached answer (called under the cache lock). */
@@ -416,6 +528,7 @@ static void queue_cached(void *value, void *ctx)
 {
     struct cached *e = value;
     struct hit *h = ctx;
+    h->route = e->route;
     if (h->if_none_match && etag_matches(h->if_none_match, e->etag)) {
         h->status = 304;
         h->bytes = 0;
@@ -451,12 +564,34 @@ void http_server_forget(struct http_server *s, const char *path)
         cache_remove_prefix(s->cache, path, strlen(path) + 1);
 }
 
-void http_server_cache_stats(struct http_server *s, struct cache_stats *out)
+void http_server_metrics(struct http_server *s, struct buf *out)
 {
+    metrics_write(s->metrics, out);
+    struct cache_stats st;
+    memset(&st, 0, sizeof st);
     if (s->cache)
-        cache_get_stats(s->cache, out);
-    else
-        memset(out, 0, sizeof *out);
+        cache_get_stats(s->cache, &st);
+    buf_printf(out,
+               "# HELP ipborg_cache_hits_total Requests answered from the response cache.\n"
+               "# TYPE ipborg_cache_hits_total counter\n"
+               "ipborg_cache_hits_total %llu\n"
+               "# HELP ipborg_cache_misses_total Cacheable requests the cache did not hold.\n"
+               "# TYPE ipborg_cache_misses_total counter\n"
+               "ipborg_cache_misses_total %llu\n"
+               "# HELP ipborg_cache_evictions_total Entries dropped to stay within the budget.\n"
+               "# TYPE ipborg_cache_evictions_total counter\n"
+               "ipborg_cache_evictions_total %llu\n"
+               "# HELP ipborg_cache_entries Responses held in the cache.\n"
+               "# TYPE ipborg_cache_entries gauge\n"
+               "ipborg_cache_entries %llu\n"
+               "# HELP ipborg_cache_bytes Bytes held in the cache (of ipborg_cache_max_bytes).\n"
+               "# TYPE ipborg_cache_bytes gauge\n"
+               "ipborg_cache_bytes %llu\n"
+               "# TYPE ipborg_cache_max_bytes gauge\n"
+               "ipborg_cache_max_bytes %llu\n",
+               (unsigned long long)st.hits, (unsigned long long)st.misses,
+               (unsigned long long)st.evictions, (unsigned long long)st.entries,
+               (unsigned long long)st.bytes, (unsigned long long)st.max_bytes);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
@@ -528,6 +663,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!ex)
             return MHD_NO;
         clock_gettime(CLOCK_MONOTONIC, &ex->start);
+        ex->route = s->nroutes;
         atomic_fetch_add(&s->in_flight, 1);
         *req_cls = ex;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -558,6 +694,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (ex->too_large)
         return MHD_YES;   /* 413 already queued */
+    struct tracked_conn *tc = tracked(c);
+    if (tc)
+        atomic_store(&tc->waiting_since, 0);   /* a whole request is in */
 
     int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
@@ -569,6 +708,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     size_t keylen = is_get ? cache_key(s, url, host, key, sizeof key) : 0;
     struct hit hit = {.c = c, .if_none_match = inm, .gzip_ok = accepts_gzip(ae)};
     if (keylen && s->cache && cache_use(s->cache, key, keylen, queue_cached, &hit)) {
+        ex->route = hit.route;
         ex->status = hit.status;
         ex->bytes = hit.bytes;
         log_exchange(s, ex, method, url);
@@ -585,12 +725,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = ex->body.len,
     };
     struct http_reply reply = {.status = 200};
-    dispatch(s, &req, &reply);
+    ex->route = dispatch(s, &req, &reply);
     enum MHD_Result ret;
     struct cached *e = NULL;
     if (keylen && reply.cacheable && reply.status == 200 && !buf_failed(&reply.body))
         e = make_cached(&reply);
     if (e) {
+        e->route = ex->route;
         queue_cached(e, &hit);
         ret = hit.ret;
         ex->status = hit.status;
@@ -667,10 +808,29 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         return NULL;
     }
     s->o = *o;
+    pthread_mutex_init(&s->conns_lock, NULL);
+    while (o->routes[s->nroutes].method)
+        s->nroutes++;
+    s->route_names = calloc(s->nroutes + 1, sizeof *s->route_names);
+    if (s->route_names) {
+        for (size_t i = 0; i < s->nroutes; i++)
+            s->route_names[i] = o->routes[i].pattern;
+        s->route_names[s->nroutes] = "other";
+        s->metrics = metrics_new(s->route_names, s->nroutes + 1);
+    }
+    if (!s->metrics) {
+        free(s->route_names);
+        freeaddrinfo(ai);
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     if (o->cache_bytes) {
         s->cache = cache_new(o->cache_bytes, cached_free);
         if (!s->cache) {
             freeaddrinfo(ai);
+            metrics_free(s->metrics);
+            free(s->route_names);
             free(s);
             snprintf(err, errlen, "out of memory");
             return NULL;
@@ -693,6 +853,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, o->client_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
@@ -702,9 +863,12 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         snprintf(err, errlen, "cannot listen on %s port %u (in use, or not allowed)",
                  o->host, o->port);
         cache_free(s->cache);
+        metrics_free(s->metrics);
+        free(s->route_names);
         free(s);
         return NULL;
     }
+    s->reaper_running = pthread_create(&s->reaper, NULL, reaper_main, s) == 0;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon,
                                                          MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
@@ -725,7 +889,13 @@ void http_server_stop(struct http_server *s, unsigned grace_seconds)
         close(fd);
     for (unsigned i = 0; i < grace_seconds * 100 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
+    atomic_store(&s->stopping, 1);
+    if (s->reaper_running)
+        pthread_join(s->reaper, NULL);
     MHD_stop_daemon(s->daemon);
     cache_free(s->cache);
+    metrics_free(s->metrics);
+    free(s->route_names);
+    pthread_mutex_destroy(&s->conns_lock);
     free(s);
 }

@@ -100,8 +100,9 @@ void http_server_stop(struct http_server *s, unsigned grace_seconds);
  * grid is deleted. */
 void http_server_forget(struct http_server *s, const char *path);
 
-struct cache_stats;
-void http_server_cache_stats(struct http_server *s, struct cache_stats *out);
+/* Appends the server's metrics in Prometheus text format: requests by route
+ * and status, a latency histogram per route, the response cache. */
+void http_server_metrics(struct http_server *s, struct buf *out);
 
 /* Helpers for handlers. */
 void http_reply_text(struct http_reply *r, int status, const char *content_type,

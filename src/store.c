@@ -266,6 +266,20 @@ int store_count(struct store *st, enum grid_table t, int64_t *rows,
     WITH_CONN(st, err, st->ops->count(conn, t, rows, max_id, err));
 }
 
+static int max_id_on(struct store *st, void *conn, enum grid_table t, int64_t *max_id,
+                     char *err)
+{
+    int64_t rows;
+    if (st->ops->max_id)
+        return st->ops->max_id(conn, t, max_id, err);
+    return st->ops->count(conn, t, &rows, max_id, err);
+}
+
+int store_max_id(struct store *st, enum grid_table t, int64_t *max_id, char *err)
+{
+    WITH_CONN(st, err, max_id_on(st, conn, t, max_id, err));
+}
+
 int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
 {
     WITH_CONN(st, err, st->ops->del(conn, t, id, err));

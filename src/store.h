@@ -162,6 +162,8 @@ int store_get_grid_data(struct store *st, enum grid_table t, int64_t id,
                         char **json, size_t *len, char *err);
 int store_count(struct store *st, enum grid_table t, int64_t *rows,
                 int64_t *max_id, char *err);
+/* Largest id of table t (0 when empty), cheaply: the health check. */
+int store_max_id(struct store *st, enum grid_table t, int64_t *max_id, char *err);
 /* A uniformly chosen id among the rows of table t; STORE_NOT_FOUND if empty.
  * Costs O(1) queries on average however many rows there are. */
 int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err);
