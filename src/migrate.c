@@ -318,6 +318,8 @@ static void pg_identity(const char *url, char *out, size_t n)
         for (PQconninfoOption *o = opts; o->keyword; o++)
             if (strcmp(o->keyword, keys[k]) == 0 && o->val)
                 val = o->val;
+        if (!*val && strcmp(keys[k], "port") == 0)
+            val = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
         int w = snprintf(out + used, n - used, "%s=%s\n", keys[k], val);
         if (w < 0 || (size_t)w >= n - used)
             break;
