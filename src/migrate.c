@@ -24,7 +24,8 @@
  * - Ids, every column and created_at are copied as they are; rows pass
  *   through migrate_check_row, which refuses what the PostgreSQL schema or
  *   jsonb would refuse (a required column NULL, JSON that does not parse,
- *   \u0000, lone surrogates, invalid UTF-8) and names table, id and column.
+ *   \u0000, lone surrogates, invalid UTF-8, a created_at that is not a UTC
+ *   time) and names table, id and column.
  *   JSON text that parses is passed on unchanged: no re-serialisation.
  * - Sequences: load_end(commit=1) leaves next id = max(id) + 1 (1 if empty).
  * - Memory stays flat: scan hands one row at a time to a callback that
@@ -154,6 +155,29 @@ static int check_required_text(const char *col, const char *text, char *err)
     return 0;
 }
 
+/* "YYYY-MM-DD[T ]HH:MM:SS[.f...][Z|+00:00|+00]": what the backends write and
+ * what PostgreSQL's timestamptz reads as UTC. Anything else would make a COPY
+ * fail far from the row that caused it. */
+static int utc_time_valid(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof pat - 1; i++) {
+        char c = s[i];
+        if (pat[i] == 'd' ? (c < '0' || c > '9')
+                          : pat[i] == 'T' ? (c != 'T' && c != ' ') : c != pat[i])
+            return 0;
+    }
+    s += sizeof pat - 1;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return 0;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    }
+    return strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0 || strcmp(s, "+00") == 0 ||
+           *s == '\0';
+}
+
 int migrate_check_row(enum grid_table t, const struct grid_record *in,
                       struct grid_record *out, char *err)
 {
@@ -171,8 +195,8 @@ int migrate_check_row(enum grid_table t, const struct grid_record *in,
             out->code_cells = NULL;
         json_decref(v);
     }
-    if (in->created_at && !utf8_valid((const unsigned char *)in->created_at)) {
-        store_errf(err, "created_at is not valid UTF-8");
+    if (in->created_at && !utc_time_valid(in->created_at)) {
+        store_errf(err, "created_at is not a UTC time in ISO 8601 (%.40s)", in->created_at);
         return -1;
     }
     out->secret = in->secret < 0 ? (t == GRID_SECRET) : (in->secret != 0);

@@ -30,7 +30,8 @@ int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out
  *
  * Requires ipb_version, python_version, grid_data and ipb_class non-NULL and
  * valid UTF-8 (python_version, grid_data, code_cells: JSON text that parses
- * and that PostgreSQL's jsonb can hold, so no \u0000 and no lone surrogates).
+ * and that PostgreSQL's jsonb can hold, so no \u0000 and no lone surrogates),
+ * and created_at NULL or "YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|+00:00]".
  * Normalises: secret NULL (-1) -> 0 in public_grids, 1 in secret_grids (any
  * other non-zero -> 1); code_cells SQL NULL or JSON null -> NULL.
  *

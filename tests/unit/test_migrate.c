@@ -360,6 +360,14 @@ static void test_check_row(void **state)
     in.code_cells = "[\"a = 1\"]";
     assert_int_equal(migrate_check_row(GRID_PUBLIC, &in, &out, err), 0);
     assert_ptr_equal(out.code_cells, in.code_cells);
+    const char *times[] = {"2024-01-02T10:00:01Z", "2024-01-02T10:00:01.123456Z",
+                           "2024-01-02 10:00:01.5+00:00", "2024-01-02T10:00:01"};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        in.created_at = (char *)times[i];
+        if (migrate_check_row(GRID_PUBLIC, &in, &out, err) != 0)
+            fail_msg("%s refused: %s", times[i], err);
+    }
+    in.created_at = NULL;
 
     struct {
         const char *col, *value, *want;
@@ -375,6 +383,8 @@ static void test_check_row(void **state)
         {"ipb_version", NULL, "ipb_version is NULL"},
         {"ipb_version", "1.\xc0\x80", "ipb_version is not valid UTF-8"},
         {"ipb_class", NULL, "ipb_class is NULL"},
+        {"created_at", "yesterday", "created_at is not a UTC time"},
+        {"created_at", "2024-01-02T10:00:01+02:00", "created_at is not a UTC time"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct grid_record r = in;
@@ -384,6 +394,8 @@ static void test_check_row(void **state)
             r.python_version = (char *)bad[i].value;
         else if (strcmp(bad[i].col, "code_cells") == 0)
             r.code_cells = (char *)bad[i].value;
+        else if (strcmp(bad[i].col, "created_at") == 0)
+            r.created_at = (char *)bad[i].value;
         else if (strcmp(bad[i].col, "ipb_version") == 0)
             r.ipb_version = (char *)bad[i].value;
         else
