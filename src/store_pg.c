@@ -1,0 +1,975 @@
+/* store_pg.c -- the PostgreSQL backend of the store interface (store.h), on libpq.
+ *
+ * Schema (SPEC §6). Two tables in schema public with the schema of the original
+ * service's SQLAlchemy models, so that both programs can share one database:
+ *
+ *   id SERIAL PRIMARY KEY, ipb_version TEXT NOT NULL, python_version JSONB NOT NULL,
+ *   grid_data JSONB NOT NULL, code_cells JSONB, ipb_class TEXT NOT NULL,
+ *   created_at TIMESTAMPTZ NOT NULL DEFAULT now(), secret BOOLEAN NOT NULL
+ *
+ * SERIAL makes exactly what the original's DDL (vectors/legacy/
+ * original_postgres_schema.sql) spells out: an integer column, a sequence
+ * <table>_id_seq AS integer OWNED BY the column, the nextval default and the
+ * <table>_pkey primary key. Beside them ipborg keeps its own
+ * ipborg_meta(key text PRIMARY KEY, value text NOT NULL) for the salts. A
+ * writable connection creates whatever is missing, under a transaction-scoped
+ * advisory lock, so that several servers starting at once on an empty database
+ * do not race on CREATE ... IF NOT EXISTS; tables that exist are used as they
+ * are. A read-only connection (STORE_READONLY) never writes: its session has
+ * default_transaction_read_only on, it creates nothing, and a missing table
+ * reads as empty (ipborg_meta: every key absent).
+ *
+ * Statements. Every SQL text is a constant in the table `sql` below; data only
+ * ever travels as parameters, never inside SQL. Each statement is prepared once
+ * per connection (PQprepare, lazily on first use: a read-only connection may
+ * find a table missing now and present later) and run with PQexecPrepared.
+ * Results are text. JSON goes in as text cast to jsonb and comes out as jsonb's
+ * text form; created_at comes out as UTC ISO 8601 with microseconds and a 'Z'.
+ * The session runs with TimeZone UTC, so a created_at without an offset (an old
+ * SQLite file's) is read as UTC, as it was written.
+ *
+ * Timeouts. Nothing may hang a request: connect_timeout 3 s and TCP keepalives
+ * (defaults; the URL's own parameters win), statement_timeout and lock_timeout
+ * 5 s for the session. The bulk load turns both off for its transaction only.
+ *
+ * Scan. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE READ
+ * transaction, so the rows are one snapshot and the callback may run other
+ * statements on the same connection (they join that read-only transaction).
+ * FETCH takes up to 1000 rows, fewer when rows are large, so that one batch
+ * stays near SCAN_BATCH_BYTES: memory does not grow with the table.
+ *
+ * Bulk load (migrate, import). load_begin opens the transaction, lifts the
+ * timeouts, and either drops and recreates both tables (replace) or locks
+ * them against writers and refuses if they hold rows. load_row appends rows
+ * to a COPY ... FROM STDIN in text format (\\, tab, newline and CR escaped,
+ * NULL as \N), buffered and sent in chunks of about COPY_CHUNK bytes; rows of
+ * the other table end that COPY and start a new one. A row whose created_at
+ * is NULL gets the transaction's now(), fetched once in load_begin: that is
+ * exactly the value DEFAULT now() would give every row of this transaction,
+ * and it lets one COPY with one column list carry every row. load_end ends
+ * the COPY, sets each sequence so that nextval gives max(id) + 1 (1 for an
+ * empty table), and commits; or rolls back. The server reports bad data (JSON
+ * that does not parse, a duplicate id) when the COPY ends, not row by row:
+ * then load_row or load_end fail, and the transaction is rolled back.
+ *
+ * Errors. A connection that cannot be made or was lost (CONNECTION_BAD, SQLSTATE
+ * class 08), an administrator shutdown or a server starting up or crashing
+ * (57P01, 57P02, 57P03), too many connections (53300), a statement or lock
+ * timeout (57014, 55P03) and, on a writable connection, a read-only server (a
+ * standby after a failover, 25006) are STORE_UNAVAILABLE: the service answers
+ * 503 and store.c reconnects on the next call. Anything else is STORE_ERROR with
+ * the server's message made into one line.
+ *
+ * Invariants: a connection is used by one thread at a time (store.c); while a
+ * COPY is open (copy_table >= 0) nothing else is sent on the connection -- run()
+ * ends the COPY before any other statement; in_load is set exactly between a
+ * successful load_begin and the matching load_end. */
+#include "store.h"
+#include "buf.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY_CHUNK (64 * 1024)            /* bytes per PQputCopyData */
+#define SCAN_BATCH_BYTES (16u << 20)      /* aim of one FETCH's size */
+#define SCHEMA_LOCK_KEY "7597130836136853042"   /* pg_advisory_xact_lock key */
+
+/* --- the statements ---------------------------------------------------------- */
+
+/* Per-table statements take two slots: the one for table t is S_x + t. */
+enum stmt {
+    S_INSERT = 0,
+    S_GET = 2,
+    S_GRID = 4,
+    S_COUNT = 6,
+    S_MAXID = 8,
+    S_EXISTS = 10,
+    S_NTH = 12,
+    S_DEL = 14,
+    S_DECLARE = 16,
+    S_COPY = 18,
+    S_SETVAL = 20,
+    S_CREATE = 22,
+    S_META_GET = 24,
+    S_META_SET,
+    S_CREATE_META,
+    S_SET_STATEMENT_TIMEOUT,
+    S_SET_LOCK_TIMEOUT,
+    S_SET_TIMEZONE,
+    S_SET_READONLY,
+    S_SCHEMA_PRESENT,
+    S_SCHEMA_LOCK,
+    S_BEGIN,
+    S_BEGIN_SCAN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_LOAD_NO_STATEMENT_TIMEOUT,
+    S_LOAD_NO_LOCK_TIMEOUT,
+    S_LOAD_LOCK,
+    S_LOAD_COUNT,
+    S_LOAD_DROP_TABLES,
+    S_LOAD_DROP_SEQUENCES,
+    S_NOW,
+    S_FETCH_1000,
+    S_FETCH_100,
+    S_FETCH_10,
+    S_FETCH_1,
+    S_CLOSE,
+    N_STMT
+};
+
+#define PER_TABLE(s, head, tail) \
+    [s] = head "public_grids" tail, [s + 1] = head "secret_grids" tail
+
+/* The columns of a record, in struct grid_record's order. */
+#define RECORD_COLUMNS                                                         \
+    "id, ipb_version, python_version::text, grid_data::text, code_cells::text, " \
+    "ipb_class, secret, "                                                      \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+#define TABLE_COLUMNS                                                          \
+    " (id SERIAL PRIMARY KEY, ipb_version TEXT NOT NULL, "                     \
+    "python_version JSONB NOT NULL, grid_data JSONB NOT NULL, code_cells JSONB, " \
+    "ipb_class TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now(), "  \
+    "secret BOOLEAN NOT NULL)"
+
+static const char *const sql[N_STMT] = {
+    PER_TABLE(S_INSERT, "INSERT INTO public.",
+              " (ipb_version, python_version, grid_data, code_cells, ipb_class, secret)"
+              " VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5, $6::boolean)"
+              " RETURNING id"),
+    PER_TABLE(S_GET, "SELECT " RECORD_COLUMNS " FROM public.", " WHERE id = $1::bigint"),
+    PER_TABLE(S_GRID, "SELECT grid_data::text FROM public.", " WHERE id = $1::bigint"),
+    PER_TABLE(S_COUNT, "SELECT count(*), coalesce(max(id), 0) FROM public.", ""),
+    PER_TABLE(S_MAXID, "SELECT coalesce(max(id), 0) FROM public.", ""),
+    PER_TABLE(S_EXISTS, "SELECT 1 FROM public.", " WHERE id = $1::bigint"),
+    PER_TABLE(S_NTH, "SELECT id FROM public.", " ORDER BY id OFFSET $1::bigint LIMIT 1"),
+    PER_TABLE(S_DEL, "DELETE FROM public.", " WHERE id = $1::bigint"),
+    PER_TABLE(S_DECLARE, "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
+              RECORD_COLUMNS " FROM public.", " ORDER BY id"),
+    PER_TABLE(S_COPY, "COPY public.",
+              " (id, ipb_version, python_version, grid_data, code_cells, ipb_class,"
+              " created_at, secret) FROM STDIN"),
+    [S_SETVAL] = "SELECT setval('public.public_grids_id_seq', coalesce(max(id), 1),"
+                 " max(id) IS NOT NULL) FROM public.public_grids",
+    [S_SETVAL + 1] = "SELECT setval('public.secret_grids_id_seq', coalesce(max(id), 1),"
+                     " max(id) IS NOT NULL) FROM public.secret_grids",
+    PER_TABLE(S_CREATE, "CREATE TABLE IF NOT EXISTS public.", TABLE_COLUMNS),
+    [S_META_GET] = "SELECT value FROM public.ipborg_meta WHERE key = $1",
+    [S_META_SET] = "INSERT INTO public.ipborg_meta (key, value) VALUES ($1, $2)"
+                   " ON CONFLICT (key) DO NOTHING",
+    [S_CREATE_META] = "CREATE TABLE IF NOT EXISTS public.ipborg_meta"
+                      " (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    [S_SET_STATEMENT_TIMEOUT] = "SET statement_timeout = '5s'",
+    [S_SET_LOCK_TIMEOUT] = "SET lock_timeout = '5s'",
+    [S_SET_TIMEZONE] = "SET TimeZone = 'UTC'",
+    [S_SET_READONLY] = "SET default_transaction_read_only = on",
+    [S_SCHEMA_PRESENT] = "SELECT to_regclass('public.public_grids') IS NOT NULL"
+                         " AND to_regclass('public.secret_grids') IS NOT NULL"
+                         " AND to_regclass('public.ipborg_meta') IS NOT NULL",
+    [S_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
+    [S_BEGIN] = "BEGIN",
+    [S_BEGIN_SCAN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_LOAD_NO_STATEMENT_TIMEOUT] = "SET LOCAL statement_timeout = 0",
+    [S_LOAD_NO_LOCK_TIMEOUT] = "SET LOCAL lock_timeout = 0",
+    [S_LOAD_LOCK] = "LOCK TABLE public.public_grids, public.secret_grids IN EXCLUSIVE MODE",
+    [S_LOAD_COUNT] = "SELECT (SELECT count(*) FROM public.public_grids),"
+                     " (SELECT count(*) FROM public.secret_grids)",
+    [S_LOAD_DROP_TABLES] = "DROP TABLE IF EXISTS public.public_grids, public.secret_grids",
+    [S_LOAD_DROP_SEQUENCES] = "DROP SEQUENCE IF EXISTS public.public_grids_id_seq,"
+                              " public.secret_grids_id_seq",
+    [S_NOW] = "SELECT now()::text",
+    [S_FETCH_1000] = "FETCH 1000 FROM ipborg_scan",
+    [S_FETCH_100] = "FETCH 100 FROM ipborg_scan",
+    [S_FETCH_10] = "FETCH 10 FROM ipborg_scan",
+    [S_FETCH_1] = "FETCH 1 FROM ipborg_scan",
+    [S_CLOSE] = "CLOSE ipborg_scan",
+};
+
+/* --- a connection ---------------------------------------------------------------- */
+
+struct pg_conn {
+    PGconn *pg;
+    int readonly;
+    unsigned char prepared[N_STMT];
+    /* bulk load */
+    int in_load;
+    int load_failed;            /* a statement of the load failed: only rollback remains */
+    char load_err[STORE_ERRLEN];/* the first failure's message */
+    char *load_now;             /* the transaction's now(), for rows without created_at */
+    int copy_table;             /* table of the open COPY, or -1 */
+    struct buf copy;            /* COPY data not yet sent */
+};
+
+/* --- errors ----------------------------------------------------------------------- */
+
+/* Appends s to err (at most STORE_ERRLEN bytes in all) as one line: runs of
+ * white space that hold a line break or a tab become one space. */
+static void err_append(char *err, const char *s)
+{
+    size_t n = strlen(err);
+    int gap = 0;
+    for (; *s && n + 1 < STORE_ERRLEN; s++) {
+        if (*s == '\n' || *s == '\r' || *s == '\t') {
+            gap = 1;
+            continue;
+        }
+        if (gap && n > 0 && err[n - 1] != ' ' && *s != ' ')
+            err[n++] = ' ';
+        gap = 0;
+        err[n++] = *s;
+    }
+    while (n > 0 && err[n - 1] == ' ')
+        n--;
+    err[n] = '\0';
+}
+
+static int sqlstate_unavailable(const char *state, int readonly)
+{
+    static const char *const codes[] = {"57P01", "57P02", "57P03", "53300", "57014",
+                                        "55P03"};
+    if (!state)
+        return 0;
+    if (strncmp(state, "08", 2) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (strcmp(state, codes[i]) == 0)
+            return 1;
+    return !readonly && strcmp(state, "25006") == 0;
+}
+
+/* Turns a failed result (res may be NULL: then libpq's connection message) into
+ * a status and one line in err. A failure inside a load dooms the load. */
+static int fail(struct pg_conn *c, const PGresult *res, char *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int unavailable = PQstatus(c->pg) == CONNECTION_BAD ||
+                      sqlstate_unavailable(state, c->readonly);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char line[STORE_ERRLEN] = "";
+    err_append(line, unavailable ? "PostgreSQL unavailable: " : "PostgreSQL: ");
+    if (primary) {
+        const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+        err_append(line, primary);
+        if (detail) {
+            err_append(line, " (");
+            err_append(line, detail);
+            err_append(line, ")");
+        }
+        if (context) {
+            err_append(line, " [");
+            err_append(line, context);
+            err_append(line, "]");
+        }
+    } else {
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+        err_append(line, *msg ? msg : PQerrorMessage(c->pg));
+    }
+    if (c->in_load && !c->load_failed) {
+        c->load_failed = 1;
+        memcpy(c->load_err, line, sizeof line);
+    }
+    store_errf(err, "%s", line);
+    return unavailable ? STORE_UNAVAILABLE : STORE_ERROR;
+}
+
+static int is_missing_table(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && strcmp(state, "42P01") == 0;
+}
+
+/* --- running statements --------------------------------------------------------------- */
+
+static int copy_end(struct pg_conn *c, const char *abort_msg, char *err);
+
+/* Prepares statement s on this connection unless it is. On a read-only
+ * connection a missing table gives STORE_NOT_FOUND (the caller reads it as
+ * empty), to be tried again next time. */
+static int prepare(struct pg_conn *c, enum stmt s, char *err)
+{
+    if (c->prepared[s])
+        return STORE_OK;
+    char name[16];
+    snprintf(name, sizeof name, "ipb%d", (int)s);
+    PGresult *res = PQprepare(c->pg, name, sql[s], 0, NULL);
+    int rc = STORE_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = c->readonly && is_missing_table(res) ? STORE_NOT_FOUND : fail(c, res, err);
+    else
+        c->prepared[s] = 1;
+    PQclear(res);
+    return rc;
+}
+
+/* Runs statement s with n text parameters (NULL: SQL NULL). On STORE_OK, *out
+ * (if out is not NULL) is the result, which the caller PQclear()s. An open COPY
+ * is ended first. Read-only and a missing table: STORE_NOT_FOUND. */
+static int run(struct pg_conn *c, enum stmt s, int n, const char *const *params,
+               PGresult **out, char *err)
+{
+    if (out)
+        *out = NULL;
+    if (c->copy_table >= 0) {
+        int rc = copy_end(c, NULL, err);
+        if (rc != STORE_OK)
+            return rc;
+    }
+    int rc = prepare(c, s, err);
+    if (rc != STORE_OK)
+        return rc;
+    char name[16];
+    snprintf(name, sizeof name, "ipb%d", (int)s);
+    PGresult *res = PQexecPrepared(c->pg, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return STORE_OK;
+    }
+    rc = c->readonly && res && is_missing_table(res) ? STORE_NOT_FOUND : fail(c, res, err);
+    PQclear(res);
+    return rc;
+}
+
+/* run() for statements that take one id (or count) parameter. */
+static int run_id(struct pg_conn *c, enum stmt s, int64_t id, PGresult **out, char *err)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, id);
+    const char *params[1] = {num};
+    return run(c, s, 1, params, out, err);
+}
+
+static int64_t value_i64(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static char *value_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int out_of_memory(char *err)
+{
+    store_errf(err, "out of memory");
+    return STORE_ERROR;
+}
+
+/* --- connect ------------------------------------------------------------------------ */
+
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;   /* "relation ... already exists, skipping" and the like */
+}
+
+/* Creates the tables that are missing. Cheap when they all exist (one query);
+ * otherwise serialised between processes by an advisory lock. */
+static int ensure_schema(struct pg_conn *c, char *err)
+{
+    PGresult *res;
+    int rc = run(c, S_SCHEMA_PRESENT, 0, NULL, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    int present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (present)
+        return STORE_OK;
+    static const enum stmt steps[] = {S_BEGIN, S_SCHEMA_LOCK, S_CREATE + GRID_PUBLIC,
+                                      S_CREATE + GRID_SECRET, S_CREATE_META, S_COMMIT};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        rc = run(c, steps[i], 0, NULL, NULL, err);
+        if (rc != STORE_OK) {
+            if (PQstatus(c->pg) == CONNECTION_OK && i > 0)
+                run(c, S_ROLLBACK, 0, NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return STORE_OK;
+}
+
+static void pg_disconnect(void *conn)
+{
+    struct pg_conn *c = conn;
+    if (!c)
+        return;
+    PQfinish(c->pg);
+    free(c->load_now);
+    buf_free(&c->copy);
+    free(c);
+}
+
+static int pg_connect(struct store *st, int flags, void **conn, char *err)
+{
+    const char *url = store_target(st);
+    *conn = NULL;
+
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (!opts) {
+        char line[STORE_ERRLEN] = "";
+        err_append(line, perr ? perr : "out of memory");
+        store_errf(err, "invalid PostgreSQL URL: %s", line);
+        PQfreemem(perr);
+        return STORE_ERROR;
+    }
+    PQconninfoFree(opts);
+
+    /* Our defaults first, then the URL (expanded from dbname), whose own
+     * parameters win: the last value of a keyword counts. */
+    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                          "fallback_application_name", "client_encoding", "dbname", NULL};
+    const char *vals[] = {"3", "1", "5", "2", "3", "10000", "ipborg", "UTF8", url, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (!pg)
+        return out_of_memory(err);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char line[STORE_ERRLEN] = "";
+        err_append(line, PQerrorMessage(pg));
+        store_errf(err, "PostgreSQL unavailable: cannot connect: %s", line);
+        PQfinish(pg);
+        return STORE_UNAVAILABLE;
+    }
+    PQsetNoticeProcessor(pg, quiet_notices, NULL);
+
+    struct pg_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        PQfinish(pg);
+        return out_of_memory(err);
+    }
+    c->pg = pg;
+    c->readonly = (flags & STORE_READONLY) != 0;
+    c->copy_table = -1;
+
+    static const enum stmt setup[] = {S_SET_STATEMENT_TIMEOUT, S_SET_LOCK_TIMEOUT,
+                                      S_SET_TIMEZONE, S_SET_READONLY};
+    int rc = STORE_OK;
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0] && rc == STORE_OK; i++)
+        if (setup[i] != S_SET_READONLY || c->readonly)
+            rc = run(c, setup[i], 0, NULL, NULL, err);
+    if (rc == STORE_OK && !c->readonly)
+        rc = ensure_schema(c, err);
+    if (rc != STORE_OK) {
+        pg_disconnect(c);
+        return rc;
+    }
+    *conn = c;
+    return STORE_OK;
+}
+
+/* --- single rows ------------------------------------------------------------------------ */
+
+static int refuse_readonly(struct pg_conn *c, const char *what, char *err)
+{
+    if (!c->readonly)
+        return 0;
+    store_errf(err, "cannot %s: the PostgreSQL store is open read-only", what);
+    return 1;
+}
+
+static int pg_put(void *conn, enum grid_table t, const struct grid_record *rec,
+                  int64_t *id_out, char *err)
+{
+    struct pg_conn *c = conn;
+    if (refuse_readonly(c, "store a grid", err))
+        return STORE_ERROR;
+    const char *secret = rec->secret < 0 ? NULL : rec->secret ? "true" : "false";
+    const char *params[6] = {rec->ipb_version, rec->python_version, rec->grid_data,
+                             rec->code_cells, rec->ipb_class, secret};
+    PGresult *res;
+    int rc = run(c, S_INSERT + t, 6, params, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    *id_out = value_i64(res, 0, 0);
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* Fills rec from row i of res (RECORD_COLUMNS). copy: strdup every string
+ * (else they point into res). */
+static int row_to_record(const PGresult *res, int i, struct grid_record *rec, int copy)
+{
+    char **fields[] = {NULL, &rec->ipb_version, &rec->python_version, &rec->grid_data,
+                       &rec->code_cells, &rec->ipb_class, NULL, &rec->created_at};
+    memset(rec, 0, sizeof *rec);
+    rec->id = value_i64(res, i, 0);
+    const char *secret = value_or_null(res, i, 6);
+    rec->secret = !secret ? -1 : secret[0] == 't';
+    for (int col = 0; col < 8; col++) {
+        if (!fields[col])
+            continue;
+        char *v = value_or_null(res, i, col);
+        if (v && copy && !(v = strdup(v)))
+            return -1;
+        *fields[col] = v;
+    }
+    return 0;
+}
+
+static int pg_get(void *conn, enum grid_table t, int64_t id, struct grid_record *out,
+                  char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    int rc = run_id(c, S_GET + t, id, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return STORE_NOT_FOUND;
+    }
+    if (row_to_record(res, 0, out, 1) != 0) {
+        grid_record_clear(out);
+        PQclear(res);
+        return out_of_memory(err);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_get_grid_data(void *conn, enum grid_table t, int64_t id, char **json,
+                            size_t *len, char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    int rc = run_id(c, S_GRID + t, id, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return STORE_NOT_FOUND;
+    }
+    size_t n = (size_t)PQgetlength(res, 0, 0);
+    char *copy = malloc(n + 1);
+    if (!copy) {
+        PQclear(res);
+        return out_of_memory(err);
+    }
+    memcpy(copy, PQgetvalue(res, 0, 0), n + 1);
+    PQclear(res);
+    *json = copy;
+    if (len)
+        *len = n;
+    return STORE_OK;
+}
+
+static int pg_count(void *conn, enum grid_table t, int64_t *rows, int64_t *max_id,
+                    char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    *rows = *max_id = 0;
+    int rc = run(c, S_COUNT + t, 0, NULL, &res, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    *rows = value_i64(res, 0, 0);
+    *max_id = value_i64(res, 0, 1);
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_max_id(void *conn, enum grid_table t, int64_t *max_id, char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    *max_id = 0;
+    int rc = run(c, S_MAXID + t, 0, NULL, &res, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    *max_id = value_i64(res, 0, 0);
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_exists(void *conn, enum grid_table t, int64_t id, char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    int rc = run_id(c, S_EXISTS + t, id, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = PQntuples(res) > 0 ? STORE_OK : STORE_NOT_FOUND;
+    PQclear(res);
+    return rc;
+}
+
+static int pg_nth_id(void *conn, enum grid_table t, int64_t k, int64_t *id_out, char *err)
+{
+    struct pg_conn *c = conn;
+    if (k < 0)
+        return STORE_NOT_FOUND;
+    PGresult *res;
+    int rc = run_id(c, S_NTH + t, k, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = STORE_NOT_FOUND;
+    if (PQntuples(res) > 0) {
+        *id_out = value_i64(res, 0, 0);
+        rc = STORE_OK;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_del(void *conn, enum grid_table t, int64_t id, char *err)
+{
+    struct pg_conn *c = conn;
+    if (refuse_readonly(c, "delete a grid", err))
+        return STORE_ERROR;
+    PGresult *res;
+    int rc = run_id(c, S_DEL + t, id, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
+    PQclear(res);
+    return rc;
+}
+
+/* --- ipborg_meta --------------------------------------------------------------------- */
+
+static int pg_meta_get(void *conn, const char *key, char **value, char *err)
+{
+    struct pg_conn *c = conn;
+    const char *params[1] = {key};
+    PGresult *res;
+    int rc = run(c, S_META_GET, 1, params, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = STORE_NOT_FOUND;
+    if (PQntuples(res) > 0) {
+        *value = strdup(PQgetvalue(res, 0, 0));
+        rc = *value ? STORE_OK : out_of_memory(err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_meta_set(void *conn, const char *key, const char *value, char *err)
+{
+    struct pg_conn *c = conn;
+    if (refuse_readonly(c, "store settings", err))
+        return STORE_ERROR;
+    const char *params[2] = {key, value};
+    return run(c, S_META_SET, 2, params, NULL, err);
+}
+
+/* --- scan ------------------------------------------------------------------------------- */
+
+/* The largest FETCH whose rows, at avg bytes each, stay near SCAN_BATCH_BYTES. */
+static enum stmt fetch_for(size_t avg)
+{
+    if (avg * 1000 <= SCAN_BATCH_BYTES)
+        return S_FETCH_1000;
+    if (avg * 100 <= SCAN_BATCH_BYTES)
+        return S_FETCH_100;
+    if (avg * 10 <= SCAN_BATCH_BYTES)
+        return S_FETCH_10;
+    return S_FETCH_1;
+}
+
+/* Runs the cursor to its end, calling fn per row. */
+static int scan_rows(struct pg_conn *c, enum grid_table t, store_scan_fn fn, void *ctx,
+                     char *err)
+{
+    size_t avg = 0;
+    for (;;) {
+        PGresult *res;
+        int rc = run(c, fetch_for(avg), 0, NULL, &res, err);
+        if (rc != STORE_OK)
+            return rc;
+        int n = PQntuples(res);
+        size_t bytes = 0;
+        for (int i = 0; i < n; i++) {
+            struct grid_record rec;
+            for (int col = 0; col < PQnfields(res); col++)
+                bytes += (size_t)PQgetlength(res, i, col);
+            row_to_record(res, i, &rec, 0);
+            if (err)
+                err[0] = '\0';
+            if (fn(ctx, &rec, err) != 0) {
+                if (err && !err[0])
+                    store_errf(err, "scan of %s stopped at id %" PRId64,
+                               store_table_name(t), rec.id);
+                PQclear(res);
+                return STORE_ERROR;
+            }
+        }
+        PQclear(res);
+        if (n == 0)
+            return STORE_OK;
+        avg = bytes / (size_t)n;
+    }
+}
+
+static int pg_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+{
+    struct pg_conn *c = conn;
+    /* Prepared outside the transaction: a failed prepare would abort it. */
+    int rc = prepare(c, S_DECLARE + t, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;   /* read-only, no such table: no rows */
+    if (rc != STORE_OK)
+        return rc;
+    int own = !c->in_load;   /* inside a load: scan within its transaction */
+    if (own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
+        return rc;
+    rc = run(c, S_DECLARE + t, 0, NULL, NULL, err);
+    if (rc == STORE_OK) {
+        rc = scan_rows(c, t, fn, ctx, err);
+        if (rc == STORE_OK)
+            rc = run(c, S_CLOSE, 0, NULL, NULL, err);
+        else if (!own && PQstatus(c->pg) == CONNECTION_OK)
+            run(c, S_CLOSE, 0, NULL, NULL, NULL);
+    }
+    if (own && PQstatus(c->pg) == CONNECTION_OK) {
+        char ignored[STORE_ERRLEN];
+        int end = run(c, rc == STORE_OK ? S_COMMIT : S_ROLLBACK, 0, NULL, NULL,
+                      rc == STORE_OK ? err : ignored);
+        if (rc == STORE_OK)
+            rc = end;
+    }
+    if (rc == STORE_NOT_FOUND)   /* read-only, the table vanished meanwhile */
+        rc = STORE_OK;
+    return rc;
+}
+
+/* --- bulk load ---------------------------------------------------------------------------- */
+
+static int copy_flush(struct pg_conn *c, char *err)
+{
+    if (buf_failed(&c->copy))
+        return out_of_memory(err);
+    if (c->copy.len > 0 && PQputCopyData(c->pg, c->copy.data, (int)c->copy.len) != 1)
+        return fail(c, NULL, err);
+    buf_reset(&c->copy);
+    if (c->copy.cap > 4 * COPY_CHUNK)   /* one huge row must not keep its memory */
+        buf_free(&c->copy);
+    return STORE_OK;
+}
+
+/* Ends the open COPY: sends what is buffered (unless abort_msg, which makes the
+ * server fail the COPY) and collects the server's verdict on every row. */
+static int copy_end(struct pg_conn *c, const char *abort_msg, char *err)
+{
+    int rc = abort_msg ? STORE_OK : copy_flush(c, err);
+    c->copy_table = -1;
+    buf_reset(&c->copy);
+    if (PQputCopyEnd(c->pg, rc == STORE_OK ? abort_msg : "ipborg: load failed") != 1 &&
+        rc == STORE_OK)
+        rc = fail(c, NULL, err);
+    PGresult *res;
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == STORE_OK && !abort_msg)
+            rc = fail(c, res, err);
+        PQclear(res);
+    }
+    if (rc == STORE_OK && PQstatus(c->pg) == CONNECTION_BAD)
+        rc = fail(c, NULL, err);
+    return rc;
+}
+
+/* Appends s to the COPY buffer in COPY's text format (NULL: \N). */
+static void copy_field(struct buf *b, const char *s)
+{
+    if (!s) {
+        buf_append(b, "\\N", 2);
+        return;
+    }
+    const char *run_start = s;
+    for (; *s; s++) {
+        const char *esc;
+        switch (*s) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: continue;
+        }
+        buf_append(b, run_start, (size_t)(s - run_start));
+        buf_append(b, esc, 2);
+        run_start = s + 1;
+    }
+    buf_append(b, run_start, (size_t)(s - run_start));
+}
+
+static int pg_load_begin(void *conn, int replace, char *err)
+{
+    struct pg_conn *c = conn;
+    if (refuse_readonly(c, "load grids", err))
+        return STORE_ERROR;
+    if (c->in_load) {
+        store_errf(err, "a load is already in progress on this connection");
+        return STORE_ERROR;
+    }
+    int rc = run(c, S_BEGIN, 0, NULL, NULL, err);
+    if (rc != STORE_OK)
+        return rc;
+    c->in_load = 1;
+    c->load_failed = 0;
+    c->load_err[0] = '\0';
+    c->copy_table = -1;
+
+    static const enum stmt fresh[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
+                                      S_LOAD_DROP_TABLES, S_LOAD_DROP_SEQUENCES,
+                                      S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET};
+    static const enum stmt check[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
+                                      S_LOAD_LOCK};
+    const enum stmt *steps = replace ? fresh : check;
+    size_t nsteps = replace ? sizeof fresh / sizeof fresh[0] : sizeof check / sizeof check[0];
+    for (size_t i = 0; i < nsteps && rc == STORE_OK; i++)
+        rc = run(c, steps[i], 0, NULL, NULL, err);
+
+    PGresult *res;
+    if (rc == STORE_OK && !replace && (rc = run(c, S_LOAD_COUNT, 0, NULL, &res, err)) == STORE_OK) {
+        int64_t a = value_i64(res, 0, 0), b = value_i64(res, 0, 1);
+        PQclear(res);
+        if (a + b > 0) {
+            store_errf(err, "target database already holds %" PRId64 " grids (public_grids: "
+                       "%" PRId64 ", secret_grids: %" PRId64 "); use --replace to overwrite",
+                       a + b, a, b);
+            rc = STORE_ERROR;
+        }
+    }
+    if (rc == STORE_OK && (rc = run(c, S_NOW, 0, NULL, &res, err)) == STORE_OK) {
+        c->load_now = strdup(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (!c->load_now)
+            rc = out_of_memory(err);
+    }
+    if (rc != STORE_OK) {
+        if (PQstatus(c->pg) == CONNECTION_OK)
+            run(c, S_ROLLBACK, 0, NULL, NULL, NULL);
+        c->in_load = 0;
+    }
+    return rc;
+}
+
+static int pg_load_row(void *conn, enum grid_table t, const struct grid_record *rec,
+                       char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_row without load_begin");
+        return STORE_ERROR;
+    }
+    if (c->load_failed) {
+        store_errf(err, "%s", c->load_err);
+        return STORE_ERROR;
+    }
+    const char *missing = !rec->ipb_version ? "ipb_version"
+                        : !rec->python_version ? "python_version"
+                        : !rec->grid_data ? "grid_data"
+                        : !rec->ipb_class ? "ipb_class"
+                        : rec->secret < 0 ? "secret" : NULL;
+    if (missing) {
+        snprintf(c->load_err, sizeof c->load_err, "%s id %" PRId64 ": %s is NULL",
+                 store_table_name(t), rec->id, missing);
+        c->load_failed = 1;
+        store_errf(err, "%s", c->load_err);
+        return STORE_ERROR;
+    }
+    int rc;
+    if (c->copy_table != (int)t) {
+        if (c->copy_table >= 0 && (rc = copy_end(c, NULL, err)) != STORE_OK)
+            return rc;
+        if ((rc = run(c, S_COPY + t, 0, NULL, NULL, err)) != STORE_OK)
+            return rc;
+        c->copy_table = (int)t;
+    }
+    struct buf *b = &c->copy;
+    buf_printf(b, "%" PRId64 "\t", rec->id);
+    const char *fields[] = {rec->ipb_version, rec->python_version, rec->grid_data,
+                            rec->code_cells, rec->ipb_class,
+                            rec->created_at ? rec->created_at : c->load_now};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        copy_field(b, fields[i]);
+        buf_putc(b, '\t');
+    }
+    buf_puts(b, rec->secret ? "t\n" : "f\n");
+    if (buf_failed(b)) {
+        c->load_failed = 1;
+        return out_of_memory(err);
+    }
+    return b->len >= COPY_CHUNK ? copy_flush(c, err) : STORE_OK;
+}
+
+static int pg_load_end(void *conn, int commit, char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_end without load_begin");
+        return STORE_ERROR;
+    }
+    int rc = STORE_OK;
+    if (commit && c->load_failed) {
+        store_errf(err, "%s", c->load_err);
+        rc = STORE_ERROR;
+    }
+    if (commit && rc == STORE_OK) {
+        static const enum stmt steps[] = {S_SETVAL + GRID_PUBLIC, S_SETVAL + GRID_SECRET,
+                                          S_COMMIT};
+        for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == STORE_OK; i++)
+            rc = run(c, steps[i], 0, NULL, NULL, err);   /* the first ends the COPY */
+        if (rc == STORE_OK)
+            goto done;
+        commit = 0;
+    }
+    if (c->copy_table >= 0)
+        copy_end(c, "ipborg: load rolled back", NULL);
+    if (PQstatus(c->pg) == CONNECTION_OK) {
+        int was_in_load = c->in_load;
+        c->in_load = 0;   /* a failing ROLLBACK must not overwrite load_err */
+        char ignored[STORE_ERRLEN];
+        int r = run(c, S_ROLLBACK, 0, NULL, NULL, ignored);
+        c->in_load = was_in_load;
+        if (rc == STORE_OK && r != STORE_OK) {
+            store_errf(err, "%s", ignored);
+            rc = r;
+        }
+    } else if (rc == STORE_OK) {
+        rc = fail(c, NULL, err);
+    }
+done:
+    c->in_load = 0;
+    c->load_failed = 0;
+    c->copy_table = -1;
+    free(c->load_now);
+    c->load_now = NULL;
+    buf_free(&c->copy);
+    return rc;
+}
+
+const struct store_ops store_pg_ops = {
+    .name = "postgresql",
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .put = pg_put,
+    .get = pg_get,
+    .get_grid_data = pg_get_grid_data,
+    .count = pg_count,
+    .max_id = pg_max_id,
+    .exists = pg_exists,
+    .nth_id = pg_nth_id,
+    .meta_get = pg_meta_get,
+    .meta_set = pg_meta_set,
+    .del = pg_del,
+    .scan = pg_scan,
+    .load_begin = pg_load_begin,
+    .load_row = pg_load_row,
+    .load_end = pg_load_end,
+};
