@@ -878,6 +878,61 @@ static void test_many_rows(void **state)
     free(dst);
 }
 
+/* Verification catches a target that does not hold what was copied: here a
+ * trigger in the target changes, adds or drops a row during the load. */
+static void verify_fails(struct fixture *f, const char *trigger, const char *want)
+{
+    char *src = broken_legacy(f, "ALTER TABLE secret_grids ADD COLUMN created_at TEXT;"
+                                 "UPDATE secret_grids SET created_at = "
+                                 "'2015-03-0' || (id % 10) || 'T12:00:00.250Z';");
+    static int n;
+    char name[32];
+    snprintf(name, sizeof name, "verify%d.db", ++n);
+    char *path = path_in(f, name);
+    char *dst = url_of(path);
+    store_close(open_store(dst, 0));
+    sql_exec(path, trigger);
+    struct result r = migrate(src, dst, 0);
+    assert_refused(&r, "verification failed", want, NULL);
+    if (!strstr(r.out, "verification: FAILED"))
+        fail_msg("no FAILED on out: [%s]", r.out);
+    result_free(&r);
+    free(path);
+    free(src);
+    free(dst);
+}
+
+static void test_verification_catches_differences(void **state)
+{
+    struct fixture *f = *state;
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON public_grids WHEN new.id = 5 BEGIN "
+                    "UPDATE public_grids SET grid_data = '{\"width\": 1}' WHERE id = 5; END",
+                 "public_grids id 5: grid_data differs");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON public_grids WHEN new.id = 7 BEGIN "
+                    "UPDATE public_grids SET code_cells = '[]' WHERE id = 7; END",
+                 "public_grids id 7: code_cells differs");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 9 BEGIN "
+                    "INSERT INTO secret_grids SELECT 10, ipb_version, python_version, "
+                    "grid_data, secret, code_cells, ipb_class, created_at FROM secret_grids "
+                    "WHERE id = 9; END",
+                 "secret_grids id 10 is in the target but not in the source");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 44 BEGIN "
+                    "INSERT INTO secret_grids SELECT 45, ipb_version, python_version, "
+                    "grid_data, secret, code_cells, ipb_class, created_at FROM secret_grids "
+                    "WHERE id = 44; END",
+                 "secret_grids id 45 is in the target but not in the source");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON public_grids WHEN new.id = 89 BEGIN "
+                    "DELETE FROM public_grids WHERE id = 89; END",
+                 "public_grids id 89 is missing from the target");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 17 BEGIN "
+                    "UPDATE secret_grids SET created_at = '2020-01-01T00:00:00Z' "
+                    "WHERE id = 17; END",
+                 "secret_grids id 17: created_at differs");
+    verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 1 BEGIN "
+                    "UPDATE secret_grids SET secret = 0 WHERE id = 1; END",
+                 "secret_grids id 1: secret differs");
+}
+
 /* --- PostgreSQL ----------------------------------------------------------------------- */
 
 static const char *pg_server(void)
@@ -905,11 +960,11 @@ static char *pg_url_for(const char *server, const char *db)
     return u;
 }
 
-static void pg_admin(const char *sql)
+static void pg_exec(const char *url, const char *sql)
 {
-    PGconn *c = PQconnectdb(pg_server());
+    PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect to %s: %s", pg_server(), PQerrorMessage(c));
+        fail_msg("cannot connect to %s: %s", url, PQerrorMessage(c));
     PGresult *res = PQexec(c, sql);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         fail_msg("%s: %s", sql, PQerrorMessage(c));
@@ -941,7 +996,7 @@ static char *pg_fresh(struct fixture *f)
     assert_true(asprintf(&db, "ipborg_migrate_%d_%d", (int)getpid(), ++counter) > 0);
     char sql[200];
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
-    pg_admin(sql);
+    pg_exec(server, sql);
     f->pg_dbs[f->n_pg++] = db;
     return pg_url_for(server, db);
 }
@@ -1106,6 +1161,26 @@ static void test_pg_broken_and_empty(void **state)
     free(pg);
 }
 
+/* A trigger in the PostgreSQL target changes a row as it is loaded: the
+ * verification names it. */
+static void test_pg_verification(void **state)
+{
+    struct fixture *f = *state;
+    char *src = legacy_copy(f, "legacy.db", NULL);
+    char *pg = pg_fresh(f);
+    store_close(open_store(pg, 0));
+    pg_exec(pg, "CREATE FUNCTION tamper() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.id = 21 THEN NEW.grid_data := '{\"width\": 2}'; END IF; "
+                "RETURN NEW; END $$;"
+                "CREATE TRIGGER tamper BEFORE INSERT ON public_grids "
+                "FOR EACH ROW EXECUTE FUNCTION tamper()");
+    struct result r = migrate(src, pg, 0);
+    assert_refused(&r, "verification failed", "public_grids id 21: grid_data differs", NULL);
+    result_free(&r);
+    free(src);
+    free(pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1121,10 +1196,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verification_catches_differences, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pg_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_refuse_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_broken_and_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_verification, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
