@@ -26,7 +26,9 @@
  *   jsonb would refuse (a required column NULL, JSON that does not parse,
  *   \u0000, lone surrogates, invalid UTF-8, a created_at that is not a UTC
  *   time) and names table, id and column.
- *   JSON text that parses is passed on unchanged: no re-serialisation.
+ *   JSON text that parses is passed on unchanged: no re-serialisation. The
+ *   check is a scanner of its own that builds no tree (jansson's parse took
+ *   most of a copy's time).
  * - Sequences: load_end(commit=1) leaves next id = max(id) + 1 (1 if empty).
  * - Memory stays flat: scan hands one row at a time to a callback that
  *   checks it and hands it to load_row; no row outlives its callback.
@@ -37,8 +39,8 @@
  * - Verification, after the commit: the source is scanned again and the
  *   target, re-opened read-only, is scanned in a second thread at the same
  *   time; a one-row hand-off pairs the two streams in id order, so each
- *   row is compared in canonical form (JSON parsed, integral reals as
- *   integers, keys sorted, compact; code_cells NULL and null alike;
+ *   row is compared in canonical form (see "JSON: check and canonical
+ *   form" below; code_cells NULL and null alike;
  *   created_at only where the source has one, since the target's default
  *   fills it otherwise) and the first difference is named by table and id.
  *   Per table, the count and a 128-bit digest of the canonical rows (two
@@ -48,9 +50,9 @@
  *
  * Exit status: 0 only when the copy committed and verification passed. */
 #include "migrate.h"
+#include "buf.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
@@ -105,22 +107,451 @@ static int utf8_valid(const unsigned char *s)
     return 1;
 }
 
-/* Parses a JSON column. NULL + message in err when it does not parse or
- * holds what jsonb cannot (jansson refuses \u0000 without JSON_ALLOW_NUL,
- * and lone surrogates and invalid UTF-8 always). */
-static json_t *parse_column(const char *col, const char *text, char *err)
+/* --- JSON: check and canonical form -------------------------------------------
+ *
+ * One recursive-descent scanner does both jobs on JSON text, without building
+ * a tree: with out == NULL it only checks (the copy: every row, so it must be
+ * cheap), with out it also appends the canonical form (the verification).
+ *
+ * Checked: RFC 8259 syntax, one value with optional whitespace around it,
+ * well-formed UTF-8, and what PostgreSQL's jsonb refuses on top of that:
+ * \u0000 and surrogate escapes that do not form a pair. Nesting is limited to
+ * JSON_MAX_DEPTH (the recursion's bound).
+ *
+ * Canonical form: no whitespace; object members sorted by key (bytes of the
+ * key as written canonically), a repeated key kept once with its last value,
+ * as jsonb does; strings with only " \ and control characters escaped (\u00XX),
+ * everything else as UTF-8; numbers by value: an integer that fits in 64 bits
+ * as written, any other number through strtod, printed as an integer when
+ * integral and below 2^63, else with %.17g. So Python's json.dumps text and
+ * jsonb's text form of the same value (key order, spacing, 1e+16 written as
+ * 10000000000000000, \u00e9 written as é) give the same bytes. */
+#define JSON_MAX_DEPTH 1000
+
+struct jscan {
+    const unsigned char *start, *p;
+    struct buf *out;            /* canonical form, or NULL to only check */
+    int depth;
+    char *why;                  /* STORE_ERRLEN bytes */
+};
+
+static int js_fail(struct jscan *s, const char *what)
 {
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (v)
-        return v;
-    if (json_error_code(&e) == json_error_null_character)
-        store_errf(err, "%s holds \\u0000, which PostgreSQL's jsonb cannot store "
-                   "(at character %d)", col, e.position);
+    store_errf(s->why, "%s at character %ld", what, (long)(s->p - s->start));
+    return -1;
+}
+
+static void js_ws(struct jscan *s)
+{
+    while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')
+        s->p++;
+}
+
+static int js_value(struct jscan *s);
+
+static int hex4(const unsigned char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+static void put_code_point(struct buf *out, unsigned c)
+{
+    char u[4];
+    if (c == '"' || c == '\\') {
+        u[0] = '\\', u[1] = (char)c;
+        buf_append(out, u, 2);
+    } else if (c < 0x20) {
+        buf_printf(out, "\\u%04x", c);
+    } else if (c < 0x80) {
+        buf_putc(out, (char)c);
+    } else if (c < 0x800) {
+        u[0] = (char)(0xC0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 2);
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xE0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 3);
+    } else {
+        u[0] = (char)(0xF0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (c >> 6 & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 4);
+    }
+}
+
+/* One UTF-8 sequence at s->p (first byte >= 0x80); its code point in *cp. */
+static int js_utf8(struct jscan *s, unsigned *cp)
+{
+    const unsigned char *p = s->p;
+    unsigned c = *p, min;
+    int n;
+    if ((c & 0xE0) == 0xC0)
+        n = 1, min = 0x80, c &= 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 2, min = 0x800, c &= 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 3, min = 0x10000, c &= 0x07;
     else
-        store_errf(err, "%s is not valid JSON (%s, at character %d)", col, e.text,
-                   e.position);
-    return NULL;
+        return js_fail(s, "invalid UTF-8");
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return js_fail(s, "invalid UTF-8");
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return js_fail(s, "invalid UTF-8");
+    s->p += n + 1;
+    *cp = c;
+    return 0;
+}
+
+static int js_string(struct jscan *s)
+{
+    s->p++;     /* the opening quote */
+    if (s->out)
+        buf_putc(s->out, '"');
+    for (;;) {
+        unsigned c = *s->p;
+        if (c == '"') {
+            s->p++;
+            if (s->out)
+                buf_putc(s->out, '"');
+            return 0;
+        }
+        if (c == '\0')
+            return js_fail(s, "unterminated string");
+        if (c < 0x20)
+            return js_fail(s, "control character in a string");
+        if (c >= 0x80) {
+            if (js_utf8(s, &c))
+                return -1;
+        } else if (c != '\\') {
+            s->p++;
+        } else {
+            unsigned e = s->p[1];
+            switch (e) {
+            case '"': case '\\': case '/': c = e; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
+                if (hex4(s->p + 2, &c))
+                    return js_fail(s, "bad \\u escape");
+                if (c == 0)
+                    return js_fail(s, "\\u0000 (which PostgreSQL's jsonb cannot store)");
+                if (c >= 0xDC00 && c <= 0xDFFF)
+                    return js_fail(s, "a lone surrogate escape (which PostgreSQL's "
+                                      "jsonb cannot store)");
+                if (c >= 0xD800 && c <= 0xDBFF) {
+                    unsigned lo;
+                    if (s->p[6] != '\\' || s->p[7] != 'u' || hex4(s->p + 8, &lo) ||
+                        lo < 0xDC00 || lo > 0xDFFF)
+                        return js_fail(s, "a lone surrogate escape (which "
+                                          "PostgreSQL's jsonb cannot store)");
+                    c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                    s->p += 6;
+                }
+                s->p += 4;
+                break;
+            default:
+                return js_fail(s, "bad escape in a string");
+            }
+            s->p += 2;
+        }
+        if (s->out)
+            put_code_point(s->out, c);
+    }
+}
+
+static int is_digit(unsigned c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int js_number(struct jscan *s)
+{
+    const unsigned char *b = s->p, *p = s->p;
+    int integer = 1;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (is_digit(*p))
+        while (is_digit(*p))
+            p++;
+    else
+        return js_fail(s, "bad number");
+    size_t int_digits = (size_t)(p - b) - (*b == '-');
+    if (*p == '.') {
+        integer = 0;
+        if (!is_digit(*++p))
+            return js_fail(s, "bad number");
+        while (is_digit(*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        integer = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!is_digit(*p))
+            return js_fail(s, "bad number");
+        while (is_digit(*p))
+            p++;
+    }
+    s->p = p;
+    if (!s->out)
+        return 0;
+    if (integer && int_digits <= 18) {
+        if (p - b == 2 && b[0] == '-' && b[1] == '0')
+            buf_putc(s->out, '0');
+        else
+            buf_append(s->out, b, (size_t)(p - b));
+        return 0;
+    }
+    char tmp[64];
+    const char *text = (const char *)b;
+    char *copy = NULL;
+    size_t len = (size_t)(p - b);
+    if (len < sizeof tmp) {        /* strtod needs the number NUL-terminated */
+        memcpy(tmp, b, len);
+        tmp[len] = '\0';
+        text = tmp;
+    } else if ((copy = strndup((const char *)b, len)) != NULL) {
+        text = copy;
+    }
+    double x = strtod(text, NULL);
+    free(copy);
+    if (x == floor(x) && fabs(x) < 9.2e18)
+        buf_printf(s->out, "%lld", (long long)x);
+    else
+        buf_printf(s->out, "%.17g", x);
+    return 0;
+}
+
+static int js_literal(struct jscan *s, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp((const char *)s->p, word, n) != 0)
+        return js_fail(s, "unexpected character");
+    s->p += n;
+    if (s->out)
+        buf_append(s->out, word, n);
+    return 0;
+}
+
+static int js_array(struct jscan *s)
+{
+    s->p++;
+    if (s->out)
+        buf_putc(s->out, '[');
+    js_ws(s);
+    if (*s->p == ']') {
+        s->p++;
+        if (s->out)
+            buf_putc(s->out, ']');
+        return 0;
+    }
+    for (;;) {
+        if (js_value(s))
+            return -1;
+        js_ws(s);
+        if (*s->p == ']') {
+            s->p++;
+            if (s->out)
+                buf_putc(s->out, ']');
+            return 0;
+        }
+        if (*s->p != ',')
+            return js_fail(s, "expected ',' or ']'");
+        s->p++;
+        if (s->out)
+            buf_putc(s->out, ',');
+    }
+}
+
+/* A member of an object being canonicalised: key and value are ranges of
+ * the object's own buffer (the key with its quotes). */
+struct member {
+    size_t key, key_len, val, val_len;
+    size_t order;
+    const char *base;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+    const struct member *x = a, *y = b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->base + x->key, y->base + y->key, n);
+    if (c)
+        return c;
+    if (x->key_len != y->key_len)
+        return x->key_len < y->key_len ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int js_object(struct jscan *s)
+{
+    struct buf *parent = s->out;
+    struct buf own = BUF_INIT;
+    struct member *m = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    s->p++;
+    if (parent)
+        s->out = &own;
+    js_ws(s);
+    if (*s->p == '}') {
+        s->p++;
+        rc = 0;
+        goto done;
+    }
+    for (;;) {
+        if (*s->p != '"') {
+            js_fail(s, "expected a string key");
+            goto done;
+        }
+        size_t k0 = own.len;
+        if (js_string(s))
+            goto done;
+        size_t k1 = own.len;
+        js_ws(s);
+        if (*s->p != ':') {
+            js_fail(s, "expected ':'");
+            goto done;
+        }
+        s->p++;
+        if (js_value(s))
+            goto done;
+        if (parent) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                struct member *bigger = realloc(m, cap * sizeof *m);
+                if (!bigger) {
+                    store_errf(s->why, "out of memory");
+                    goto done;
+                }
+                m = bigger;
+            }
+            m[n] = (struct member){k0, k1 - k0, k1, own.len - k1, n, NULL};
+            n++;
+        }
+        js_ws(s);
+        if (*s->p == '}') {
+            s->p++;
+            rc = 0;
+            goto done;
+        }
+        if (*s->p != ',') {
+            js_fail(s, "expected ',' or '}'");
+            goto done;
+        }
+        s->p++;
+        js_ws(s);
+    }
+done:
+    s->out = parent;
+    if (rc == 0 && parent) {
+        if (buf_failed(&own)) {
+            store_errf(s->why, "out of memory");
+            rc = -1;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                m[i].base = own.data;
+            qsort(m, n, sizeof *m, member_cmp);
+            buf_putc(parent, '{');
+            int first = 1;
+            for (size_t i = 0; i < n; i++) {
+                /* Of equal keys (sorted by position), the last one counts. */
+                if (i + 1 < n && m[i].key_len == m[i + 1].key_len &&
+                    memcmp(own.data + m[i].key, own.data + m[i + 1].key, m[i].key_len) == 0)
+                    continue;
+                if (!first)
+                    buf_putc(parent, ',');
+                first = 0;
+                buf_append(parent, own.data + m[i].key, m[i].key_len);
+                buf_putc(parent, ':');
+                buf_append(parent, own.data + m[i].val, m[i].val_len);
+            }
+            buf_putc(parent, '}');
+        }
+    }
+    free(m);
+    buf_free(&own);
+    return rc;
+}
+
+static int js_value(struct jscan *s)
+{
+    js_ws(s);
+    switch (*s->p) {
+    case '{':
+    case '[':
+        if (++s->depth > JSON_MAX_DEPTH)
+            return js_fail(s, "nested too deeply");
+        int rc = *s->p == '{' ? js_object(s) : js_array(s);
+        s->depth--;
+        return rc;
+    case '"':
+        return js_string(s);
+    case 't':
+        return js_literal(s, "true");
+    case 'f':
+        return js_literal(s, "false");
+    case 'n':
+        return js_literal(s, "null");
+    case '\0':
+        return js_fail(s, "unexpected end");
+    default:
+        if (*s->p == '-' || is_digit(*s->p))
+            return js_number(s);
+        return js_fail(s, "unexpected character");
+    }
+}
+
+/* Checks the JSON text of column col; with out, appends its canonical form.
+ * *is_null: the value is null. 0, or -1 with one line in err naming col. */
+static int json_scan(const char *col, const char *text, struct buf *out, int *is_null,
+                     char *err)
+{
+    char why[STORE_ERRLEN] = "";
+    struct jscan s = {(const unsigned char *)text, (const unsigned char *)text, out, 0, why};
+    js_ws(&s);
+    const unsigned char *v = s.p;
+    int rc = js_value(&s);
+    if (rc == 0) {
+        js_ws(&s);
+        if (*s.p)
+            rc = js_fail(&s, "unexpected text after the value");
+    }
+    if (rc != 0) {
+        if (strstr(why, "\\u0000") || strstr(why, "lone surrogate"))
+            store_errf(err, "%s holds %s", col, why);
+        else
+            store_errf(err, "%s is not valid JSON (%s)", col, why);
+        return -1;
+    }
+    if (is_null)
+        *is_null = strncmp((const char *)v, "null", 4) == 0;
+    if (out && buf_failed(out)) {
+        store_errf(err, "%s: out of memory", col);
+        return -1;
+    }
+    return 0;
 }
 
 /* Checks a required JSON column: parses and is not JSON null. */
@@ -130,12 +561,10 @@ static int check_required_json(const char *col, const char *text, char *err)
         store_errf(err, "%s is NULL (it is required)", col);
         return -1;
     }
-    json_t *v = parse_column(col, text, err);
-    if (!v)
+    int is_null = 0;
+    if (json_scan(col, text, NULL, &is_null, err))
         return -1;
-    int isnull = json_is_null(v);
-    json_decref(v);
-    if (isnull) {
+    if (is_null) {
         store_errf(err, "%s is JSON null (it is required)", col);
         return -1;
     }
@@ -188,12 +617,11 @@ int migrate_check_row(enum grid_table t, const struct grid_record *in,
         check_required_text("ipb_class", in->ipb_class, err))
         return -1;
     if (in->code_cells) {
-        json_t *v = parse_column("code_cells", in->code_cells, err);
-        if (!v)
+        int is_null = 0;
+        if (json_scan("code_cells", in->code_cells, NULL, &is_null, err))
             return -1;
-        if (json_is_null(v))
+        if (is_null)
             out->code_cells = NULL;
-        json_decref(v);
     }
     if (in->created_at && !utc_time_valid(in->created_at)) {
         store_errf(err, "created_at is not a UTC time in ISO 8601 (%.40s)", in->created_at);
@@ -689,60 +1117,20 @@ static void canon_free(struct canon *c)
     memset(c, 0, sizeof *c);
 }
 
-/* An integral real (PostgreSQL prints 1e+16 as 10000000000000000) becomes an
- * integer, so that equal numbers print alike. */
-static json_t *canon_number(json_t *v)
-{
-    if (!json_is_real(v))
-        return NULL;
-    double x = json_real_value(v);
-    if (x != floor(x) || fabs(x) >= 9.2e18)
-        return NULL;
-    return json_integer((json_int_t)x);
-}
-
-static void canon_numbers(json_t *v)
-{
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *e = json_array_get(v, i);
-            json_t *n = canon_number(e);
-            if (n)
-                json_array_set_new(v, i, n);
-            else
-                canon_numbers(e);
-        }
-    } else if (json_is_object(v)) {
-        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
-            json_t *e = json_object_iter_value(it);
-            json_t *n = canon_number(e);
-            if (n)
-                json_object_iter_set_new(v, it, n);
-            else
-                canon_numbers(e);
-        }
-    }
-}
-
 /* Canonical text of a JSON column; NULL (and JSON null) -> "null". */
 static char *canon_json(const char *col, const char *text, char *problem)
 {
     if (!text)
         return strdup("null");
-    json_t *v = parse_column(col, text, problem);
-    if (!v)
+    struct buf b = BUF_INIT;
+    if (json_scan(col, text, &b, NULL, problem)) {
+        buf_free(&b);
         return NULL;
-    json_t *n = canon_number(v);
-    if (n) {
-        json_decref(v);
-        v = n;
     }
-    canon_numbers(v);
-    char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(v);
-    if (!s)
+    char *c = buf_steal(&b);
+    if (!c)
         store_errf(problem, "%s: out of memory", col);
-    return s;
+    return c;
 }
 
 /* "YYYY-MM-DD HH:MM:SS.120000+00:00" -> "YYYY-MM-DDTHH:MM:SS.12Z". */

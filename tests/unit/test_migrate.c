@@ -376,7 +376,16 @@ static void test_check_row(void **state)
         {"grid_data", NULL, "grid_data is NULL"},
         {"grid_data", "null", "grid_data is JSON null"},
         {"grid_data", "\"a\\u0000b\"", "\\u0000"},
-        {"grid_data", "[\"\\ud83d\"]", "grid_data is not valid JSON"},
+        {"grid_data", "[\"\\ud83d\"]", "grid_data holds a lone surrogate"},
+        {"grid_data", "[\"\\udc00\"]", "grid_data holds a lone surrogate"},
+        {"grid_data", "[\"\\ud83d\\u0041\"]", "grid_data holds a lone surrogate"},
+        {"grid_data", "[1] [2]", "grid_data is not valid JSON"},
+        {"grid_data", "[01]", "grid_data is not valid JSON"},
+        {"grid_data", "[1.]", "grid_data is not valid JSON"},
+        {"grid_data", "{\"a\" 1}", "grid_data is not valid JSON"},
+        {"grid_data", "[\"tab\there\"]", "grid_data is not valid JSON"},
+        {"grid_data", "[tru]", "grid_data is not valid JSON"},
+        {"grid_data", "[\"\\x\"]", "grid_data is not valid JSON"},
         {"grid_data", "[\"\xff\"]", "grid_data is not valid JSON"},
         {"python_version", "", "python_version is not valid JSON"},
         {"code_cells", "[1,", "code_cells is not valid JSON"},
@@ -573,7 +582,7 @@ static void test_broken_rows_named(void **state)
         {"UPDATE secret_grids SET code_cells = '[\"x\\u0000\"]' WHERE id = 18",
          "secret_grids id 18", "\\u0000"},
         {"UPDATE public_grids SET code_cells = '[\"\\ud800\"]' WHERE id = 89",
-         "public_grids id 89", "code_cells is not valid JSON"},
+         "public_grids id 89", "code_cells holds a lone surrogate"},
         {"UPDATE secret_grids SET ipb_class = NULL WHERE id = 44", "secret_grids id 44",
          "ipb_class is NULL"},
     };
@@ -933,6 +942,28 @@ static void test_verification_catches_differences(void **state)
                  "secret_grids id 1: secret differs");
 }
 
+/* JSON that means the same but is written differently by Python's json.dumps
+ * and by jsonb (number forms, key order and repeats, escapes): copied and
+ * verified equal in every direction. */
+#define ODD_JSON_SQL                                                                  \
+    "UPDATE public_grids SET grid_data = '{\"lines_on\": true, \"width\": 1, "         \
+    "\"height\": 1, \"blocks\": [[[1e2, 1.50, -0, 20]]], \"x\": [1e+16, 1E-2, 0.1, " \
+    "12345678901234567890123, -1.5e-7, 1.0e400], \"k\": 1, \"k\": 2, "               \
+    "\"s\": \"\\u00e9\\/\\ud83d\\ude00\\t\\u001f\\\"\", \"\\u00e9\": {}, "      \
+    "\"\": []}' WHERE id = 1"
+
+static void test_json_forms(void **state)
+{
+    struct fixture *f = *state;
+    char *src = broken_legacy(f, ODD_JSON_SQL);
+    char *dst = empty_sqlite(f, "t.db");
+    struct result r = migrate(src, dst, 0);
+    assert_ok(&r);
+    result_free(&r);
+    free(src);
+    free(dst);
+}
+
 /* --- PostgreSQL ----------------------------------------------------------------------- */
 
 static const char *pg_server(void)
@@ -1161,6 +1192,23 @@ static void test_pg_broken_and_empty(void **state)
     free(pg);
 }
 
+static void test_pg_json_forms(void **state)
+{
+    struct fixture *f = *state;
+    char *src = broken_legacy(f, ODD_JSON_SQL);
+    char *pg = pg_fresh(f);
+    struct result r = migrate(src, pg, 0);
+    assert_ok(&r);
+    result_free(&r);
+    char *back = empty_sqlite(f, "back.db");
+    r = migrate(pg, back, 0);
+    assert_ok(&r);
+    result_free(&r);
+    free(back);
+    free(src);
+    free(pg);
+}
+
 /* A trigger in the PostgreSQL target changes a row as it is loaded: the
  * verification names it. */
 static void test_pg_verification(void **state)
@@ -1196,6 +1244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verification_catches_differences, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pg_legacy, setup, teardown),
@@ -1203,6 +1252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_refuse_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_broken_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_verification, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_json_forms, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
