@@ -472,7 +472,8 @@ done:
         } else {
             for (size_t i = 0; i < n; i++)
                 m[i].base = own.data;
-            qsort(m, n, sizeof *m, member_cmp);
+            if (n > 1)
+                qsort(m, n, sizeof *m, member_cmp);
             buf_putc(parent, '{');
             int first = 1;
             for (size_t i = 0; i < n; i++) {
