@@ -437,9 +437,17 @@ static int sqlite_connect(struct store *st, int flags, void **conn, char *err)
                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path, &c->db, oflags, NULL);
     if (rc != SQLITE_OK) {
-        int status = fail(c, rc, err, "cannot open");
+        int status = fail(c, rc, err, c->readonly ? "cannot open" : "cannot open or create");
         sqlite_disconnect(c);
         return status;
+    }
+    /* SQLite falls back to read-only when the file is write-protected; say so
+     * now rather than fail on the first put. */
+    if (!c->readonly && sqlite3_db_readonly(c->db, "main") == 1) {
+        store_errf(err, "sqlite database '%s' is not writable (check its permissions, "
+                   "and those of its directory)", path);
+        sqlite_disconnect(c);
+        return STORE_ERROR;
     }
     sqlite3_extended_result_codes(c->db, 0);
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
@@ -448,7 +456,7 @@ static int sqlite_connect(struct store *st, int flags, void **conn, char *err)
      * fails here, before anything could write to it. */
     long long n = 0;
     int status = query_int(c, "SELECT count(*) FROM sqlite_schema", &n, err,
-                           "cannot read the file as an SQLite database");
+                           "cannot read the schema");
     if (status == STORE_OK)
         status = c->readonly ? setup_readonly(c, err) : setup_readwrite(c, err);
     if (status != STORE_OK) {

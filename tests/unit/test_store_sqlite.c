@@ -910,6 +910,27 @@ static void test_put_busy(void **state)
     store_close(st);
 }
 
+/* A file another process holds locked (rollback journal, EXCLUSIVE lock):
+ * connecting gives up after the busy timeout with a message naming the file,
+ * as "unavailable" (store.h: busy right now). Takes the busy timeout (5 s). */
+static void test_open_locked(void **state)
+{
+    struct fixture *f = *state;
+    char err[STORE_ERRLEN] = "";
+    copy_legacy(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    assert_null(store_open(f->url, STORE_READONLY, err));
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "locked"));
+    assert_null(strchr(err, '\n'));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    struct store *st = open_ok(f, STORE_READONLY);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -934,6 +955,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_locked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
