@@ -29,8 +29,9 @@
  * SQLite file's) is read as UTC, as it was written.
  *
  * Timeouts. Nothing may hang a request: connect_timeout 3 s and TCP keepalives
- * (defaults; the URL's own parameters win), statement_timeout and lock_timeout
- * 5 s for the session. The bulk load turns both off for its transaction only.
+ * (defaults; the URL's own parameters win), statement_timeout 5 s and
+ * lock_timeout 4 s for the session (a wait for a lock says so, rather than
+ * "statement timeout"). The bulk load turns both off for its transaction only.
  *
  * Scan. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE READ
  * transaction, so the rows are one snapshot and the callback may run other
@@ -164,7 +165,7 @@ static const char *const sql[N_STMT] = {
     [S_CREATE_META] = "CREATE TABLE IF NOT EXISTS public.ipborg_meta"
                       " (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     [S_SET_STATEMENT_TIMEOUT] = "SET statement_timeout = '5s'",
-    [S_SET_LOCK_TIMEOUT] = "SET lock_timeout = '5s'",
+    [S_SET_LOCK_TIMEOUT] = "SET lock_timeout = '4s'",
     [S_SET_TIMEZONE] = "SET TimeZone = 'UTC'",
     [S_SET_READONLY] = "SET default_transaction_read_only = on",
     [S_SCHEMA_PRESENT] = "SELECT to_regclass('public.public_grids') IS NOT NULL"
@@ -208,8 +209,8 @@ struct pg_conn {
 
 /* --- errors ----------------------------------------------------------------------- */
 
-/* Appends s to err (at most STORE_ERRLEN bytes in all) as one line: runs of
- * white space that hold a line break or a tab become one space. */
+/* Appends s to err (at most STORE_ERRLEN bytes in all) as one line: line
+ * breaks and tabs become one space between words, and none at the end. */
 static void err_append(char *err, const char *s)
 {
     size_t n = strlen(err);
@@ -224,8 +225,6 @@ static void err_append(char *err, const char *s)
         gap = 0;
         err[n++] = *s;
     }
-    while (n > 0 && err[n - 1] == ' ')
-        n--;
     err[n] = '\0';
 }
 
@@ -915,7 +914,7 @@ static int pg_load_end(void *conn, int commit, char *err)
         store_errf(err, "load_end without load_begin");
         return STORE_ERROR;
     }
-    int rc = STORE_OK;
+    int rc = STORE_OK, want_commit = commit;
     if (commit && c->load_failed) {
         store_errf(err, "%s", c->load_err);
         rc = STORE_ERROR;
@@ -941,9 +940,9 @@ static int pg_load_end(void *conn, int commit, char *err)
             store_errf(err, "%s", ignored);
             rc = r;
         }
-    } else if (rc == STORE_OK) {
+    } else if (rc == STORE_OK && want_commit) {
         rc = fail(c, NULL, err);
-    }
+    }   /* a rollback asked for on a lost connection: the server rolled back */
 done:
     c->in_load = 0;
     c->load_failed = 0;
