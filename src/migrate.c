@@ -711,6 +711,7 @@ static int salts_equal(const struct salts *a, const struct salts *b)
 
 struct run {
     const char *from_url, *to_url;
+    char from_shown[512], to_shown[512];   /* the URLs without passwords */
     int replace;
     FILE *out, *errf;
     struct progress pg;
@@ -725,19 +726,58 @@ struct run {
 
 static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The one line a failed run prints. */
+/* The one line a failed run prints: backend messages may carry newlines
+ * (a server's DETAIL), which become spaces. */
 static void fail(struct run *r, const char *fmt, ...)
 {
     progress_break(&r->pg);
     if (!r->errf)
         return;
+    char line[3 * STORE_ERRLEN];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ipborg migrate: ", r->errf);
-    vfprintf(r->errf, fmt, ap);
-    fputc('\n', r->errf);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    for (char *c = line; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fprintf(r->errf, "ipborg migrate: %s\n", line);
     fflush(r->errf);
+}
+
+/* url for messages: a password in the user part or in a password=
+ * parameter becomes ***, since these lines end up in logs. */
+static void url_shown(const char *url, char *out, size_t n)
+{
+    struct buf b = BUF_INIT;
+    const char *auth = strstr(url, "://");
+    const char *p = url;
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = memrchr(auth, '@', alen);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            buf_append(&b, url, (size_t)(colon - url));
+            buf_puts(&b, ":***");
+            p = at;
+        }
+    }
+    for (;;) {
+        const char *pw = strstr(p, "password=");
+        if (!pw || (pw != url && pw[-1] != '?' && pw[-1] != '&')) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(pw - p) + strlen("password="));
+        buf_puts(&b, "***");
+        p = pw + strlen("password=") + strcspn(pw + strlen("password="), "&");
+    }
+    snprintf(out, n, "%s", buf_failed(&b) || !b.data ? "(the URL)" : b.data);
+    buf_free(&b);
 }
 
 /* --- is the target the source? --------------------------------------------- */
@@ -971,19 +1011,19 @@ static int copy_all(struct run *r)
 
     r->src = store_open(r->from_url, STORE_READONLY, err);
     if (!r->src) {
-        fail(r, "cannot open the source %s: %s", r->from_url, err);
+        fail(r, "cannot open the source %s: %s", r->from_shown, err);
         return -1;
     }
     r->sops = store_backend(r->src);
     r->sconn = store_conn(r->src, &status, err);
     if (!r->sconn) {
-        fail(r, "cannot open the source %s: %s", r->from_url, err);
+        fail(r, "cannot open the source %s: %s", r->from_shown, err);
         return -1;
     }
     for (int t = 0; t < GRID_TABLES; t++)
         if (r->sops->count(r->sconn, (enum grid_table)t, &r->src_rows[t], &r->src_max[t],
                            err) != STORE_OK) {
-            fail(r, "reading the source %s: %s", r->from_url, err);
+            fail(r, "reading the source %s: %s", r->from_shown, err);
             return -1;
         }
     if (choose_salts(r) != 0)
@@ -991,13 +1031,13 @@ static int copy_all(struct run *r)
 
     r->dst = store_open(r->to_url, 0, err);
     if (!r->dst) {
-        fail(r, "cannot open the target %s: %s", r->to_url, err);
+        fail(r, "cannot open the target %s: %s", r->to_shown, err);
         return -1;
     }
     r->dops = store_backend(r->dst);
     r->dconn = store_conn(r->dst, &status, err);
     if (!r->dconn) {
-        fail(r, "cannot open the target %s: %s", r->to_url, err);
+        fail(r, "cannot open the target %s: %s", r->to_shown, err);
         return -1;
     }
     if (!r->replace) {
@@ -1005,21 +1045,21 @@ static int copy_all(struct run *r)
         for (int t = 0; t < GRID_TABLES; t++)
             if (r->dops->count(r->dconn, (enum grid_table)t, &rows[t], &max_id, err) !=
                 STORE_OK) {
-                fail(r, "reading the target %s: %s", r->to_url, err);
+                fail(r, "reading the target %s: %s", r->to_shown, err);
                 return -1;
             }
         if (rows[GRID_PUBLIC] + rows[GRID_SECRET] > 0) {
             fail(r, "the target %s already holds %lld grids (public_grids %lld, "
                     "secret_grids %lld); nothing was written. Use --replace to drop them "
                     "and copy anyway",
-                 r->to_url, (long long)(rows[GRID_PUBLIC] + rows[GRID_SECRET]),
+                 r->to_shown, (long long)(rows[GRID_PUBLIC] + rows[GRID_SECRET]),
                  (long long)rows[GRID_PUBLIC], (long long)rows[GRID_SECRET]);
             return -1;
         }
     }
 
     if (r->dops->load_begin(r->dconn, r->replace, err) != STORE_OK) {
-        fail(r, "the target %s: %s", r->to_url, err);
+        fail(r, "the target %s: %s", r->to_shown, err);
         return -1;
     }
     progress_start(&r->pg, r->errf, "copying", r->src_rows[0] + r->src_rows[1]);
@@ -1033,7 +1073,7 @@ static int copy_all(struct run *r)
         return -1;
     }
     if (r->dops->load_end(r->dconn, 1, err) != STORE_OK) {
-        fail(r, "committing the target %s: %s (nothing was written)", r->to_url, err);
+        fail(r, "committing the target %s: %s (nothing was written)", r->to_shown, err);
         return -1;
     }
     return 0;
@@ -1412,6 +1452,7 @@ static int verify_table(struct run *r, struct store *dst, enum grid_table t, cha
         snprintf(msg, msglen, "%s", v.msg);
         return -1;
     }
+    progress_break(&r->pg);
     fprintf(r->out, "verification: %s: %lld rows in source and target, digest %016llx%016llx\n",
             store_table_name(t), (long long)v.rows, (unsigned long long)v.ds.a,
             (unsigned long long)v.ds.b);
@@ -1432,7 +1473,7 @@ static int verify_all(struct run *r)
     if (!dst) {
         fprintf(r->out, "verification: FAILED: cannot re-open the target: %s\n", err);
         fail(r, "verification failed: cannot re-open the target %s: %s (the copy was "
-                "committed)", r->to_url, err);
+                "committed)", r->to_shown, err);
         return -1;
     }
     progress_start(&r->pg, r->errf, "verifying", r->copied[0] + r->copied[1]);
@@ -1474,9 +1515,11 @@ int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out
         fail(&r, "both --from URL and --to URL are required");
         return 1;
     }
+    url_shown(from_url, r.from_shown, sizeof r.from_shown);
+    url_shown(to_url, r.to_shown, sizeof r.to_shown);
     if (same_database(from_url, to_url)) {
         fail(&r, "--from and --to name the same database (%s): a migration needs a "
-                 "separate target", to_url);
+                 "separate target", r.to_shown);
         return 1;
     }
     double start = now_seconds();

@@ -763,6 +763,14 @@ static void test_bad_source(void **state)
     assert_false(file_exists(missing_path));
     result_free(&r);
 
+    /* A password never shows in the message. */
+    r = migrate("postgresql://u:hunter2@127.0.0.1:1/x?sslmode=disable&password=hunter3", dst,
+                0);
+    assert_refused(&r, "source", "postgresql://u:***@127.0.0.1:1/x", NULL);
+    if (strstr(r.err, "hunter2") || strstr(r.err, "hunter3"))
+        fail_msg("password shown: %s", r.err);
+    result_free(&r);
+
     /* Not a database URL at all. */
     r = migrate("mysql://x/y", dst, 0);
     assert_refused(&r, "source", NULL);
