@@ -1,0 +1,1547 @@
+/* migrate.c -- ipborg migrate: copy every grid from one store to another.
+ *
+ * The job. The old service moved from SQLite to PostgreSQL with a one-off
+ * script that dropped the target tables, held every row in memory, set the
+ * sequences by hand, failed on an empty table and would have wiped a
+ * production database pointed at by mistake. This file does the same move
+ * (and its reverse, and sqlite -> sqlite, postgresql -> postgresql) through
+ * the store interface only: it never learns which backend it holds.
+ *
+ * The guarantees of SPEC §6, and how each is kept:
+ *
+ * - The source is never changed: it is opened STORE_READONLY (the backend
+ *   then adds no column, sets no journal mode, writes no salt), and only
+ *   scan, count and meta_get are called on it. Before anything is opened,
+ *   a target that names the source (same URL, the same SQLite file under
+ *   another path, the same PostgreSQL host/port/database) is refused,
+ *   because opening the target read-write would upgrade the source.
+ * - A target holding grids is refused unless --replace: counted here first
+ *   for a clear message, and enforced again by load_begin inside the load
+ *   transaction, which is what makes it race-free.
+ * - All rows or none: load_begin .. load_end is one transaction on the
+ *   target. Every failure after load_begin (a bad row, a write error, a salt
+ *   conflict) ends in load_end(commit=0), which also undoes --replace's drop.
+ * - Ids, every column and created_at are copied as they are; rows pass
+ *   through migrate_check_row, which refuses what the PostgreSQL schema or
+ *   jsonb would refuse (a required column NULL, JSON that does not parse,
+ *   \u0000, lone surrogates, invalid UTF-8, a created_at that is not a UTC
+ *   time) and names table, id and column.
+ *   JSON text that parses is passed on unchanged: no re-serialisation. The
+ *   check is a scanner of its own that builds no tree (jansson's parse took
+ *   most of a copy's time).
+ * - Sequences: load_end(commit=1) leaves next id = max(id) + 1 (1 if empty).
+ * - Memory stays flat: scan hands one row at a time to a callback that
+ *   checks it and hands it to load_row; no row outlives its callback.
+ * - Salts (SPEC §2): the source's stored salts, or else the environment's,
+ *   are written with meta_set inside the load transaction and read back.
+ *   Environment salts that differ from the source's are refused (every URL
+ *   would change), and so is a target that already stores other salts.
+ * - Verification, after the commit: the source is scanned again and the
+ *   target, re-opened read-only, is scanned in a second thread at the same
+ *   time; a one-row hand-off pairs the two streams in id order, so each
+ *   row is compared in canonical form (see "JSON: check and canonical
+ *   form" below; code_cells NULL and null alike;
+ *   created_at only where the source has one, since the target's default
+ *   fills it otherwise) and the first difference is named by table and id.
+ *   Per table, the count and a 128-bit digest of the canonical rows (two
+ *   independent 64-bit lanes) are printed; memory is still one row per side.
+ * - Progress: after the first second, rows done, total and rows/s on the
+ *   progress stream about once a second (one \r line on a terminal).
+ *
+ * Exit status: 0 only when the copy committed and verification passed. */
+#include "migrate.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSGLEN (2 * STORE_ERRLEN)
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- row check ----------------------------------------------------------- */
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF), as
+ * PostgreSQL's TEXT requires in a UTF-8 database. */
+static int utf8_valid(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s;
+        int n;
+        unsigned min;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xC0) != 0x80)
+                return 0;
+            c = (c << 6) | (s[i] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        s += n + 1;
+    }
+    return 1;
+}
+
+/* --- JSON: check and canonical form -------------------------------------------
+ *
+ * One recursive-descent scanner does both jobs on JSON text, without building
+ * a tree: with out == NULL it only checks (the copy: every row, so it must be
+ * cheap), with out it also appends the canonical form (the verification).
+ *
+ * Checked: RFC 8259 syntax, one value with optional whitespace around it,
+ * well-formed UTF-8, and what PostgreSQL's jsonb refuses on top of that:
+ * \u0000 and surrogate escapes that do not form a pair. Nesting is limited to
+ * JSON_MAX_DEPTH (the recursion's bound).
+ *
+ * Canonical form: no whitespace; object members sorted by key (bytes of the
+ * key as written canonically), a repeated key kept once with its last value,
+ * as jsonb does; strings with only " \ and control characters escaped (\u00XX),
+ * everything else as UTF-8; numbers by value: an integer that fits in 64 bits
+ * as written, any other number through strtod, printed as an integer when
+ * integral and below 2^63, else with %.17g. So Python's json.dumps text and
+ * jsonb's text form of the same value (key order, spacing, 1e+16 written as
+ * 10000000000000000, \u00e9 written as é) give the same bytes. */
+#define JSON_MAX_DEPTH 1000
+
+struct jscan {
+    const unsigned char *start, *p;
+    struct buf *out;            /* canonical form, or NULL to only check */
+    int depth;
+    char *why;                  /* STORE_ERRLEN bytes */
+};
+
+static int js_fail(struct jscan *s, const char *what)
+{
+    store_errf(s->why, "%s at character %ld", what, (long)(s->p - s->start));
+    return -1;
+}
+
+static void js_ws(struct jscan *s)
+{
+    while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')
+        s->p++;
+}
+
+static int js_value(struct jscan *s);
+
+static int hex4(const unsigned char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        *v = *v << 4 | d;
+    }
+    return 0;
+}
+
+static void put_code_point(struct buf *out, unsigned c)
+{
+    char u[4];
+    if (c == '"' || c == '\\') {
+        u[0] = '\\', u[1] = (char)c;
+        buf_append(out, u, 2);
+    } else if (c < 0x20) {
+        buf_printf(out, "\\u%04x", c);
+    } else if (c < 0x80) {
+        buf_putc(out, (char)c);
+    } else if (c < 0x800) {
+        u[0] = (char)(0xC0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 2);
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xE0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 3);
+    } else {
+        u[0] = (char)(0xF0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (c >> 6 & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
+        buf_append(out, u, 4);
+    }
+}
+
+/* One UTF-8 sequence at s->p (first byte >= 0x80); its code point in *cp. */
+static int js_utf8(struct jscan *s, unsigned *cp)
+{
+    const unsigned char *p = s->p;
+    unsigned c = *p, min;
+    int n;
+    if ((c & 0xE0) == 0xC0)
+        n = 1, min = 0x80, c &= 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 2, min = 0x800, c &= 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 3, min = 0x10000, c &= 0x07;
+    else
+        return js_fail(s, "invalid UTF-8");
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return js_fail(s, "invalid UTF-8");
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return js_fail(s, "invalid UTF-8");
+    s->p += n + 1;
+    *cp = c;
+    return 0;
+}
+
+static int js_string(struct jscan *s)
+{
+    s->p++;     /* the opening quote */
+    if (s->out)
+        buf_putc(s->out, '"');
+    for (;;) {
+        unsigned c = *s->p;
+        if (c == '"') {
+            s->p++;
+            if (s->out)
+                buf_putc(s->out, '"');
+            return 0;
+        }
+        if (c == '\0')
+            return js_fail(s, "unterminated string");
+        if (c < 0x20)
+            return js_fail(s, "control character in a string");
+        if (c >= 0x80) {
+            if (js_utf8(s, &c))
+                return -1;
+        } else if (c != '\\') {
+            s->p++;
+        } else {
+            unsigned e = s->p[1];
+            switch (e) {
+            case '"': case '\\': case '/': c = e; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
+                if (hex4(s->p + 2, &c))
+                    return js_fail(s, "bad \\u escape");
+                if (c == 0)
+                    return js_fail(s, "\\u0000 (which PostgreSQL's jsonb cannot store)");
+                if (c >= 0xDC00 && c <= 0xDFFF)
+                    return js_fail(s, "a lone surrogate escape (which PostgreSQL's "
+                                      "jsonb cannot store)");
+                if (c >= 0xD800 && c <= 0xDBFF) {
+                    unsigned lo;
+                    if (s->p[6] != '\\' || s->p[7] != 'u' || hex4(s->p + 8, &lo) ||
+                        lo < 0xDC00 || lo > 0xDFFF)
+                        return js_fail(s, "a lone surrogate escape (which "
+                                          "PostgreSQL's jsonb cannot store)");
+                    c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                    s->p += 6;
+                }
+                s->p += 4;
+                break;
+            default:
+                return js_fail(s, "bad escape in a string");
+            }
+            s->p += 2;
+        }
+        if (s->out)
+            put_code_point(s->out, c);
+    }
+}
+
+static int is_digit(unsigned c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int js_number(struct jscan *s)
+{
+    const unsigned char *b = s->p, *p = s->p;
+    int integer = 1;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (is_digit(*p))
+        while (is_digit(*p))
+            p++;
+    else
+        return js_fail(s, "bad number");
+    size_t int_digits = (size_t)(p - b) - (*b == '-');
+    if (*p == '.') {
+        integer = 0;
+        if (!is_digit(*++p))
+            return js_fail(s, "bad number");
+        while (is_digit(*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        integer = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!is_digit(*p))
+            return js_fail(s, "bad number");
+        while (is_digit(*p))
+            p++;
+    }
+    s->p = p;
+    if (!s->out)
+        return 0;
+    if (integer && int_digits <= 18) {
+        if (p - b == 2 && b[0] == '-' && b[1] == '0')
+            buf_putc(s->out, '0');
+        else
+            buf_append(s->out, b, (size_t)(p - b));
+        return 0;
+    }
+    char tmp[64];
+    const char *text = (const char *)b;
+    char *copy = NULL;
+    size_t len = (size_t)(p - b);
+    if (len < sizeof tmp) {        /* strtod needs the number NUL-terminated */
+        memcpy(tmp, b, len);
+        tmp[len] = '\0';
+        text = tmp;
+    } else if ((copy = strndup((const char *)b, len)) != NULL) {
+        text = copy;
+    }
+    double x = strtod(text, NULL);
+    free(copy);
+    if (x == floor(x) && fabs(x) < 9.2e18)
+        buf_printf(s->out, "%lld", (long long)x);
+    else
+        buf_printf(s->out, "%.17g", x);
+    return 0;
+}
+
+static int js_literal(struct jscan *s, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp((const char *)s->p, word, n) != 0)
+        return js_fail(s, "unexpected character");
+    s->p += n;
+    if (s->out)
+        buf_append(s->out, word, n);
+    return 0;
+}
+
+static int js_array(struct jscan *s)
+{
+    s->p++;
+    if (s->out)
+        buf_putc(s->out, '[');
+    js_ws(s);
+    if (*s->p == ']') {
+        s->p++;
+        if (s->out)
+            buf_putc(s->out, ']');
+        return 0;
+    }
+    for (;;) {
+        if (js_value(s))
+            return -1;
+        js_ws(s);
+        if (*s->p == ']') {
+            s->p++;
+            if (s->out)
+                buf_putc(s->out, ']');
+            return 0;
+        }
+        if (*s->p != ',')
+            return js_fail(s, "expected ',' or ']'");
+        s->p++;
+        if (s->out)
+            buf_putc(s->out, ',');
+    }
+}
+
+/* A member of an object being canonicalised: key and value are ranges of
+ * the object's own buffer (the key with its quotes). */
+struct member {
+    size_t key, key_len, val, val_len;
+    size_t order;
+    const char *base;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+    const struct member *x = a, *y = b;
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int c = memcmp(x->base + x->key, y->base + y->key, n);
+    if (c)
+        return c;
+    if (x->key_len != y->key_len)
+        return x->key_len < y->key_len ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int js_object(struct jscan *s)
+{
+    struct buf *parent = s->out;
+    struct buf own = BUF_INIT;
+    struct member *m = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    s->p++;
+    if (parent)
+        s->out = &own;
+    js_ws(s);
+    if (*s->p == '}') {
+        s->p++;
+        rc = 0;
+        goto done;
+    }
+    for (;;) {
+        if (*s->p != '"') {
+            js_fail(s, "expected a string key");
+            goto done;
+        }
+        size_t k0 = own.len;
+        if (js_string(s))
+            goto done;
+        size_t k1 = own.len;
+        js_ws(s);
+        if (*s->p != ':') {
+            js_fail(s, "expected ':'");
+            goto done;
+        }
+        s->p++;
+        if (js_value(s))
+            goto done;
+        if (parent) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                struct member *bigger = realloc(m, cap * sizeof *m);
+                if (!bigger) {
+                    store_errf(s->why, "out of memory");
+                    goto done;
+                }
+                m = bigger;
+            }
+            m[n] = (struct member){k0, k1 - k0, k1, own.len - k1, n, NULL};
+            n++;
+        }
+        js_ws(s);
+        if (*s->p == '}') {
+            s->p++;
+            rc = 0;
+            goto done;
+        }
+        if (*s->p != ',') {
+            js_fail(s, "expected ',' or '}'");
+            goto done;
+        }
+        s->p++;
+        js_ws(s);
+    }
+done:
+    s->out = parent;
+    if (rc == 0 && parent) {
+        if (buf_failed(&own)) {
+            store_errf(s->why, "out of memory");
+            rc = -1;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                m[i].base = own.data;
+            if (n > 1)
+                qsort(m, n, sizeof *m, member_cmp);
+            buf_putc(parent, '{');
+            int first = 1;
+            for (size_t i = 0; i < n; i++) {
+                /* Of equal keys (sorted by position), the last one counts. */
+                if (i + 1 < n && m[i].key_len == m[i + 1].key_len &&
+                    memcmp(own.data + m[i].key, own.data + m[i + 1].key, m[i].key_len) == 0)
+                    continue;
+                if (!first)
+                    buf_putc(parent, ',');
+                first = 0;
+                buf_append(parent, own.data + m[i].key, m[i].key_len);
+                buf_putc(parent, ':');
+                buf_append(parent, own.data + m[i].val, m[i].val_len);
+            }
+            buf_putc(parent, '}');
+        }
+    }
+    free(m);
+    buf_free(&own);
+    return rc;
+}
+
+static int js_value(struct jscan *s)
+{
+    js_ws(s);
+    switch (*s->p) {
+    case '{':
+    case '[':
+        if (++s->depth > JSON_MAX_DEPTH)
+            return js_fail(s, "nested too deeply");
+        int rc = *s->p == '{' ? js_object(s) : js_array(s);
+        s->depth--;
+        return rc;
+    case '"':
+        return js_string(s);
+    case 't':
+        return js_literal(s, "true");
+    case 'f':
+        return js_literal(s, "false");
+    case 'n':
+        return js_literal(s, "null");
+    case '\0':
+        return js_fail(s, "unexpected end");
+    default:
+        if (*s->p == '-' || is_digit(*s->p))
+            return js_number(s);
+        return js_fail(s, "unexpected character");
+    }
+}
+
+/* Checks the JSON text of column col; with out, appends its canonical form.
+ * *is_null: the value is null. 0, or -1 with one line in err naming col. */
+static int json_scan(const char *col, const char *text, struct buf *out, int *is_null,
+                     char *err)
+{
+    char why[STORE_ERRLEN] = "";
+    struct jscan s = {(const unsigned char *)text, (const unsigned char *)text, out, 0, why};
+    js_ws(&s);
+    const unsigned char *v = s.p;
+    int rc = js_value(&s);
+    if (rc == 0) {
+        js_ws(&s);
+        if (*s.p)
+            rc = js_fail(&s, "unexpected text after the value");
+    }
+    if (rc != 0) {
+        if (strstr(why, "\\u0000") || strstr(why, "lone surrogate"))
+            store_errf(err, "%s holds %s", col, why);
+        else
+            store_errf(err, "%s is not valid JSON (%s)", col, why);
+        return -1;
+    }
+    if (is_null)
+        *is_null = strncmp((const char *)v, "null", 4) == 0;
+    if (out && buf_failed(out)) {
+        store_errf(err, "%s: out of memory", col);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks a required JSON column: parses and is not JSON null. */
+static int check_required_json(const char *col, const char *text, char *err)
+{
+    if (!text) {
+        store_errf(err, "%s is NULL (it is required)", col);
+        return -1;
+    }
+    int is_null = 0;
+    if (json_scan(col, text, NULL, &is_null, err))
+        return -1;
+    if (is_null) {
+        store_errf(err, "%s is JSON null (it is required)", col);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_required_text(const char *col, const char *text, char *err)
+{
+    if (!text) {
+        store_errf(err, "%s is NULL (it is required)", col);
+        return -1;
+    }
+    if (!utf8_valid((const unsigned char *)text)) {
+        store_errf(err, "%s is not valid UTF-8", col);
+        return -1;
+    }
+    return 0;
+}
+
+/* "YYYY-MM-DD[T ]HH:MM:SS[.f...][Z|+00:00|+00]": what the backends write and
+ * what PostgreSQL's timestamptz reads as UTC. Anything else would make a COPY
+ * fail far from the row that caused it. */
+static int utc_time_valid(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof pat - 1; i++) {
+        char c = s[i];
+        if (pat[i] == 'd' ? (c < '0' || c > '9')
+                          : pat[i] == 'T' ? (c != 'T' && c != ' ') : c != pat[i])
+            return 0;
+    }
+    s += sizeof pat - 1;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return 0;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    }
+    return strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0 || strcmp(s, "+00") == 0 ||
+           *s == '\0';
+}
+
+int migrate_check_row(enum grid_table t, const struct grid_record *in,
+                      struct grid_record *out, char *err)
+{
+    *out = *in;
+    if (check_required_text("ipb_version", in->ipb_version, err) ||
+        check_required_json("python_version", in->python_version, err) ||
+        check_required_json("grid_data", in->grid_data, err) ||
+        check_required_text("ipb_class", in->ipb_class, err))
+        return -1;
+    if (in->code_cells) {
+        int is_null = 0;
+        if (json_scan("code_cells", in->code_cells, NULL, &is_null, err))
+            return -1;
+        if (is_null)
+            out->code_cells = NULL;
+    }
+    if (in->created_at && !utc_time_valid(in->created_at)) {
+        store_errf(err, "created_at is not a UTC time in ISO 8601 (%.40s)", in->created_at);
+        return -1;
+    }
+    out->secret = in->secret < 0 ? (t == GRID_SECRET) : (in->secret != 0);
+    return 0;
+}
+
+/* --- progress -------------------------------------------------------------- */
+
+struct progress {
+    FILE *f;
+    int tty;
+    const char *what;       /* "copying", "verifying" */
+    double start, last;
+    int64_t done, total;
+    int open_line;          /* a \r line is on the terminal */
+};
+
+static void progress_start(struct progress *p, FILE *f, const char *what, int64_t total)
+{
+    p->f = f;
+    p->tty = f && isatty(fileno(f));
+    p->what = what;
+    p->start = p->last = now_seconds();
+    p->done = 0;
+    p->total = total;
+    p->open_line = 0;
+}
+
+/* Ends a \r line so that whatever follows starts on a line of its own. */
+static void progress_break(struct progress *p)
+{
+    if (p->open_line) {
+        fputc('\n', p->f);
+        fflush(p->f);
+        p->open_line = 0;
+    }
+}
+
+static void progress_tick(struct progress *p)
+{
+    p->done++;
+    if (!p->f)
+        return;
+    double t = now_seconds();
+    if (t - p->start < 1.0 || t - p->last < 1.0)
+        return;
+    p->last = t;
+    double rate = (double)p->done / (t - p->start);
+    char line[160];
+    if (p->total > 0)
+        snprintf(line, sizeof line, "ipborg migrate: %s: %lld/%lld rows (%d%%), %.0f rows/s",
+                 p->what, (long long)p->done, (long long)p->total,
+                 (int)(100 * p->done / p->total), rate);
+    else
+        snprintf(line, sizeof line, "ipborg migrate: %s: %lld rows, %.0f rows/s",
+                 p->what, (long long)p->done, rate);
+    if (p->tty) {
+        fprintf(p->f, "\r%-72s", line);
+        p->open_line = 1;
+    } else {
+        fprintf(p->f, "%s\n", line);
+    }
+    fflush(p->f);
+}
+
+/* --- the run --------------------------------------------------------------- */
+
+struct salts {
+    char *pub, *sec;        /* both or neither; malloc'd */
+};
+
+static void salts_clear(struct salts *s)
+{
+    free(s->pub);
+    free(s->sec);
+    s->pub = s->sec = NULL;
+}
+
+static int salts_equal(const struct salts *a, const struct salts *b)
+{
+    return strcmp(a->pub, b->pub) == 0 && strcmp(a->sec, b->sec) == 0;
+}
+
+struct run {
+    const char *from_url, *to_url;
+    char from_shown[512], to_shown[512];   /* the URLs without passwords */
+    int replace;
+    FILE *out, *errf;
+    struct progress pg;
+    struct store *src, *dst;
+    const struct store_ops *sops, *dops;
+    void *sconn, *dconn;
+    int64_t src_rows[GRID_TABLES], src_max[GRID_TABLES];
+    int64_t copied[GRID_TABLES], max_id[GRID_TABLES];
+    struct salts want;          /* salts the target must end up with, if any */
+    const char *salts_from;     /* where want came from, for the summary */
+};
+
+static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The one line a failed run prints: backend messages may carry newlines
+ * (a server's DETAIL), which become spaces. */
+static void fail(struct run *r, const char *fmt, ...)
+{
+    progress_break(&r->pg);
+    if (!r->errf)
+        return;
+    char line[3 * STORE_ERRLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    for (char *c = line; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fprintf(r->errf, "ipborg migrate: %s\n", line);
+    fflush(r->errf);
+}
+
+/* url for messages: a password in the user part or in a password=
+ * parameter becomes ***, since these lines end up in logs. */
+static void url_shown(const char *url, char *out, size_t n)
+{
+    struct buf b = BUF_INIT;
+    const char *auth = strstr(url, "://");
+    const char *p = url;
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = memrchr(auth, '@', alen);
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            buf_append(&b, url, (size_t)(colon - url));
+            buf_puts(&b, ":***");
+            p = at;
+        }
+    }
+    for (;;) {
+        const char *pw = strstr(p, "password=");
+        if (!pw || (pw != url && pw[-1] != '?' && pw[-1] != '&')) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(pw - p) + strlen("password="));
+        buf_puts(&b, "***");
+        p = pw + strlen("password=") + strcspn(pw + strlen("password="), "&");
+    }
+    snprintf(out, n, "%s", buf_failed(&b) || !b.data ? "(the URL)" : b.data);
+    buf_free(&b);
+}
+
+/* --- is the target the source? --------------------------------------------- */
+
+static const char *sqlite_path(const char *url)
+{
+    const char *p = "sqlite:///";
+    return strncmp(url, p, strlen(p)) == 0 ? url + strlen(p) : NULL;
+}
+
+static int is_pg_url(const char *url)
+{
+    return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
+}
+
+/* host, port, dbname, user of a PostgreSQL URL (empty: libpq's default). */
+static void pg_identity(const char *url, char *out, size_t n)
+{
+    static const char *const keys[] = {"host", "hostaddr", "port", "dbname", "user"};
+    char *e = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &e);
+    PQfreemem(e);
+    out[0] = '\0';
+    if (!opts) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *val = "";
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, keys[k]) == 0 && o->val)
+                val = o->val;
+        if (!*val && strcmp(keys[k], "port") == 0)
+            val = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
+        int w = snprintf(out + used, n - used, "%s=%s\n", keys[k], val);
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+    PQconninfoFree(opts);
+}
+
+/* 1 if both URLs name the same database, as far as can be told without
+ * opening either. */
+static int same_database(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return 1;
+    const char *pa = sqlite_path(a), *pb = sqlite_path(b);
+    if (pa && pb) {
+        struct stat sa, sb;
+        return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+    }
+    if (is_pg_url(a) && is_pg_url(b)) {
+        char ia[1024], ib[1024];
+        pg_identity(a, ia, sizeof ia);
+        pg_identity(b, ib, sizeof ib);
+        return strcmp(ia, ib) == 0;
+    }
+    return 0;
+}
+
+/* --- salts ------------------------------------------------------------------- */
+
+/* Reads a store's salts. 0 with both or neither, -1 (message in err) on
+ * error or when only one is stored. */
+static int read_salts(const struct store_ops *ops, void *conn, struct salts *s, char *err)
+{
+    s->pub = s->sec = NULL;
+    int a = ops->meta_get(conn, META_PUBLIC_SALT, &s->pub, err);
+    if (a != STORE_OK && a != STORE_NOT_FOUND)
+        return -1;
+    int b = ops->meta_get(conn, META_SECRET_SALT, &s->sec, err);
+    if (b != STORE_OK && b != STORE_NOT_FOUND) {
+        salts_clear(s);
+        return -1;
+    }
+    if ((a == STORE_OK) != (b == STORE_OK)) {
+        salts_clear(s);
+        store_errf(err, "it stores only one of the two hash-ID salts (%s, %s)",
+                   META_PUBLIC_SALT, META_SECRET_SALT);
+        return -1;
+    }
+    return 0;
+}
+
+/* Decides r->want from the source's stored salts and the environment. */
+static int choose_salts(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    const char *epub = getenv("HASHIDS_PUBLIC_SALT");
+    const char *esec = getenv("HASHIDS_SECRET_SALT");
+    if ((epub == NULL) != (esec == NULL)) {
+        fail(r, "set both HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT, or neither");
+        return -1;
+    }
+    struct salts stored;
+    if (read_salts(r->sops, r->sconn, &stored, err) != 0) {
+        fail(r, "reading the source's salts: %s", err);
+        return -1;
+    }
+    if (epub) {
+        struct salts env = {(char *)epub, (char *)esec};
+        if (stored.pub && !salts_equal(&stored, &env)) {
+            salts_clear(&stored);
+            fail(r, "HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT differ from the salts stored "
+                    "in the source: every grid URL would change. Unset them to copy the "
+                    "stored salts");
+            return -1;
+        }
+        r->salts_from = stored.pub ? "copied from the source (equal to the environment's)"
+                                   : "from HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT";
+        salts_clear(&stored);
+        r->want.pub = strdup(epub);
+        r->want.sec = strdup(esec);
+        if (!r->want.pub || !r->want.sec) {
+            fail(r, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    r->want = stored;
+    r->salts_from = stored.pub ? "copied from the source"
+                               : "none (the source stores none and the environment gives none)";
+    return 0;
+}
+
+/* Inside the load transaction: gives the target r->want, or checks that the
+ * salts it already stores cannot break the copied grids' URLs. */
+static int write_salts(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    struct salts have;
+    if (read_salts(r->dops, r->dconn, &have, err) != 0) {
+        fail(r, "reading the target's salts: %s", err);
+        return -1;
+    }
+    if (have.pub) {
+        int ok = r->want.pub ? salts_equal(&have, &r->want)
+                             : r->src_rows[GRID_PUBLIC] + r->src_rows[GRID_SECRET] == 0;
+        salts_clear(&have);
+        if (ok)
+            return 0;
+        if (r->want.pub)
+            fail(r, "the target already stores hash-ID salts that differ from %s: the "
+                    "copied grids would get other URLs (stored salts are never "
+                    "overwritten; use a fresh target database)",
+                 r->salts_from);
+        else
+            fail(r, "the target already stores hash-ID salts and the source stores none: "
+                    "the copied grids would get URLs other than the old service's. Set "
+                    "HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT to the old service's salts");
+        return -1;
+    }
+    if (!r->want.pub)
+        return 0;
+    if (r->dops->meta_set(r->dconn, META_PUBLIC_SALT, r->want.pub, err) != STORE_OK ||
+        r->dops->meta_set(r->dconn, META_SECRET_SALT, r->want.sec, err) != STORE_OK) {
+        fail(r, "writing the salts to the target: %s", err);
+        return -1;
+    }
+    if (read_salts(r->dops, r->dconn, &have, err) != 0 || !have.pub ||
+        !salts_equal(&have, &r->want)) {
+        salts_clear(&have);
+        fail(r, "the salts written to the target do not read back equal%s%s",
+             err[0] ? ": " : "", err);
+        return -1;
+    }
+    salts_clear(&have);
+    return 0;
+}
+
+/* --- copying ------------------------------------------------------------------ */
+
+struct copy_ctx {
+    struct run *r;
+    enum grid_table t;
+    int failed;             /* the callback stopped the scan; msg says why */
+    char msg[MSGLEN];
+};
+
+static int copy_row(void *vctx, const struct grid_record *rec, char *err)
+{
+    (void)err;
+    struct copy_ctx *c = vctx;
+    struct run *r = c->r;
+    struct grid_record row;
+    char why[STORE_ERRLEN] = "";
+    const char *table = store_table_name(c->t);
+    if (migrate_check_row(c->t, rec, &row, why) != 0) {
+        snprintf(c->msg, sizeof c->msg, "%s id %lld: %s", table, (long long)rec->id, why);
+        c->failed = 1;
+        return 1;
+    }
+    if (r->dops->load_row(r->dconn, c->t, &row, why) != STORE_OK) {
+        snprintf(c->msg, sizeof c->msg, "writing %s id %lld to the target: %s", table,
+                 (long long)rec->id, why);
+        c->failed = 1;
+        return 1;
+    }
+    r->copied[c->t]++;
+    if (rec->id > r->max_id[c->t])
+        r->max_id[c->t] = rec->id;
+    progress_tick(&r->pg);
+    return 0;
+}
+
+static int copy_table(struct run *r, enum grid_table t)
+{
+    struct copy_ctx c = {.r = r, .t = t};
+    char err[STORE_ERRLEN] = "";
+    int rc = r->sops->scan(r->sconn, t, copy_row, &c, err);
+    if (c.failed) {
+        fail(r, "%s", c.msg);
+        return -1;
+    }
+    if (rc != STORE_OK) {
+        fail(r, "reading %s from the source: %s", store_table_name(t), err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens both stores, loads, commits. 0 when committed. */
+static int copy_all(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    int status = STORE_OK;
+
+    r->src = store_open(r->from_url, STORE_READONLY, err);
+    if (!r->src) {
+        fail(r, "cannot open the source %s: %s", r->from_shown, err);
+        return -1;
+    }
+    r->sops = store_backend(r->src);
+    r->sconn = store_conn(r->src, &status, err);
+    if (!r->sconn) {
+        fail(r, "cannot open the source %s: %s", r->from_shown, err);
+        return -1;
+    }
+    for (int t = 0; t < GRID_TABLES; t++)
+        if (r->sops->count(r->sconn, (enum grid_table)t, &r->src_rows[t], &r->src_max[t],
+                           err) != STORE_OK) {
+            fail(r, "reading the source %s: %s", r->from_shown, err);
+            return -1;
+        }
+    if (choose_salts(r) != 0)
+        return -1;
+
+    r->dst = store_open(r->to_url, 0, err);
+    if (!r->dst) {
+        fail(r, "cannot open the target %s: %s", r->to_shown, err);
+        return -1;
+    }
+    r->dops = store_backend(r->dst);
+    r->dconn = store_conn(r->dst, &status, err);
+    if (!r->dconn) {
+        fail(r, "cannot open the target %s: %s", r->to_shown, err);
+        return -1;
+    }
+    if (!r->replace) {
+        int64_t rows[GRID_TABLES], max_id;
+        for (int t = 0; t < GRID_TABLES; t++)
+            if (r->dops->count(r->dconn, (enum grid_table)t, &rows[t], &max_id, err) !=
+                STORE_OK) {
+                fail(r, "reading the target %s: %s", r->to_shown, err);
+                return -1;
+            }
+        if (rows[GRID_PUBLIC] + rows[GRID_SECRET] > 0) {
+            fail(r, "the target %s already holds %lld grids (public_grids %lld, "
+                    "secret_grids %lld); nothing was written. Use --replace to drop them "
+                    "and copy anyway",
+                 r->to_shown, (long long)(rows[GRID_PUBLIC] + rows[GRID_SECRET]),
+                 (long long)rows[GRID_PUBLIC], (long long)rows[GRID_SECRET]);
+            return -1;
+        }
+    }
+
+    if (r->dops->load_begin(r->dconn, r->replace, err) != STORE_OK) {
+        fail(r, "the target %s: %s", r->to_shown, err);
+        return -1;
+    }
+    progress_start(&r->pg, r->errf, "copying", r->src_rows[0] + r->src_rows[1]);
+    int ok = write_salts(r) == 0 && copy_table(r, GRID_PUBLIC) == 0 &&
+             copy_table(r, GRID_SECRET) == 0;
+    progress_break(&r->pg);
+    if (!ok) {
+        char err2[STORE_ERRLEN] = "";
+        if (r->dops->load_end(r->dconn, 0, err2) != STORE_OK)
+            fail(r, "rolling back the target: %s", err2);
+        return -1;
+    }
+    if (r->dops->load_end(r->dconn, 1, err) != STORE_OK) {
+        fail(r, "committing the target %s: %s (nothing was written)", r->to_shown, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- canonical rows and digests ------------------------------------------------ */
+
+/* A 128-bit digest in two independent 64-bit lanes: FNV-1a over bytes, and a
+ * multiply-xorshift over 8-byte words with its own constants. Not
+ * cryptographic: it guards against mistakes, not adversaries. */
+struct digest {
+    uint64_t a, b;
+};
+
+static void digest_init(struct digest *d)
+{
+    d->a = 0xcbf29ce484222325ull;
+    d->b = 0x6a09e667f3bcc909ull;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static void digest_bytes(struct digest *d, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t a = d->a, b = d->b;
+    for (size_t i = 0; i < n; i++) {
+        a ^= p[i];
+        a *= 0x100000001b3ull;
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        b = (b ^ mix64(w)) * 0x9e3779b97f4a7c15ull;
+        b ^= b >> 29;
+    }
+    uint64_t tail = (uint64_t)n << 56;
+    for (size_t k = 0; i < n; i++, k++)
+        tail |= (uint64_t)p[i] << (8 * k);
+    b = (b ^ mix64(tail)) * 0x9e3779b97f4a7c15ull;
+    b ^= b >> 29;
+    d->a = a, d->b = b;
+}
+
+/* A field: its length first, so that ("ab","c") and ("a","bc") differ. A
+ * NULL field hashes as length UINT64_MAX. */
+static void digest_field(struct digest *d, const char *s)
+{
+    uint64_t n = s ? (uint64_t)strlen(s) : UINT64_MAX;
+    digest_bytes(d, &n, sizeof n);
+    if (s)
+        digest_bytes(d, s, (size_t)n);
+}
+
+/* One row in canonical form; strings malloc'd. problem: why the row could
+ * not be put in canonical form (a JSON column does not parse). */
+struct canon {
+    int64_t id;
+    char *ipb_version, *python_version, *grid_data, *code_cells, *ipb_class;
+    int secret;
+    char *created_at;
+    char problem[STORE_ERRLEN];
+};
+
+static void canon_free(struct canon *c)
+{
+    free(c->ipb_version);
+    free(c->python_version);
+    free(c->grid_data);
+    free(c->code_cells);
+    free(c->ipb_class);
+    free(c->created_at);
+    memset(c, 0, sizeof *c);
+}
+
+/* Canonical text of a JSON column; NULL (and JSON null) -> "null". */
+static char *canon_json(const char *col, const char *text, char *problem)
+{
+    if (!text)
+        return strdup("null");
+    struct buf b = BUF_INIT;
+    if (json_scan(col, text, &b, NULL, problem)) {
+        buf_free(&b);
+        return NULL;
+    }
+    char *c = buf_steal(&b);
+    if (!c)
+        store_errf(problem, "%s: out of memory", col);
+    return c;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.120000+00:00" -> "YYYY-MM-DDTHH:MM:SS.12Z". */
+static char *canon_time(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *c = malloc(n + 2);
+    if (!c)
+        return NULL;
+    memcpy(c, s, n + 1);
+    if (n > 10 && c[10] == ' ')
+        c[10] = 'T';
+    if (n >= 6 && strcmp(c + n - 6, "+00:00") == 0)
+        n -= 6;
+    else if (n >= 3 && strcmp(c + n - 3, "+00") == 0)
+        n -= 3;
+    else if (n >= 1 && c[n - 1] == 'Z')
+        n -= 1;
+    c[n] = '\0';
+    char *dot = strchr(c, '.');
+    if (dot) {
+        while (n > 0 && c[n - 1] == '0' && &c[n - 1] > dot)
+            c[--n] = '\0';
+        if (&c[n - 1] == dot)
+            c[--n] = '\0';
+    }
+    c[n] = 'Z';
+    c[n + 1] = '\0';
+    return c;
+}
+
+static void canon_make(struct canon *c, enum grid_table t, const struct grid_record *rec)
+{
+    memset(c, 0, sizeof *c);
+    c->id = rec->id;
+    c->secret = rec->secret < 0 ? (t == GRID_SECRET) : (rec->secret != 0);
+    c->python_version = canon_json("python_version", rec->python_version, c->problem);
+    if (c->python_version)
+        c->grid_data = canon_json("grid_data", rec->grid_data, c->problem);
+    if (c->grid_data)
+        c->code_cells = canon_json("code_cells", rec->code_cells, c->problem);
+    c->ipb_version = rec->ipb_version ? strdup(rec->ipb_version) : NULL;
+    c->ipb_class = rec->ipb_class ? strdup(rec->ipb_class) : NULL;
+    c->created_at = canon_time(rec->created_at);
+    if (!c->problem[0] && (!c->code_cells || (rec->ipb_version && !c->ipb_version) ||
+                           (rec->ipb_class && !c->ipb_class) ||
+                           (rec->created_at && !c->created_at)))
+        store_errf(c->problem, "out of memory");
+}
+
+/* created_at counts only where the source has one. */
+static void canon_digest(struct digest *d, const struct canon *c, int with_time)
+{
+    char head[64];
+    snprintf(head, sizeof head, "%lld/%d", (long long)c->id, c->secret);
+    digest_field(d, head);
+    digest_field(d, c->ipb_version);
+    digest_field(d, c->python_version);
+    digest_field(d, c->grid_data);
+    digest_field(d, c->code_cells);
+    digest_field(d, c->ipb_class);
+    if (with_time)
+        digest_field(d, c->created_at);
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The first column in which target row t differs from source row s, or NULL. */
+static const char *canon_diff(const struct canon *s, const struct canon *t)
+{
+    if (!str_eq(s->ipb_version, t->ipb_version))
+        return "ipb_version";
+    if (!str_eq(s->python_version, t->python_version))
+        return "python_version";
+    if (!str_eq(s->grid_data, t->grid_data))
+        return "grid_data";
+    if (!str_eq(s->code_cells, t->code_cells))
+        return "code_cells";
+    if (!str_eq(s->ipb_class, t->ipb_class))
+        return "ipb_class";
+    if (s->secret != t->secret)
+        return "secret";
+    if (s->created_at && !str_eq(s->created_at, t->created_at))
+        return "created_at";
+    return NULL;
+}
+
+/* --- verification ---------------------------------------------------------------- */
+
+/* The target's rows reach the main thread through a one-row hand-off: the
+ * reader thread canonicalises a row, waits until the slot is empty, puts it
+ * there; the main thread, scanning the source, takes one target row per
+ * source row. stop tells the reader to give up (a difference was found). */
+struct handoff {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store *st;
+    enum grid_table t;
+    struct canon slot;
+    int full, done, stop;
+    int status;             /* the reader's scan result, once done */
+    char err[STORE_ERRLEN];
+};
+
+static int reader_row(void *vctx, const struct grid_record *rec, char *err)
+{
+    (void)err;
+    struct handoff *h = vctx;
+    struct canon c;
+    canon_make(&c, h->t, rec);
+    pthread_mutex_lock(&h->mu);
+    while (h->full && !h->stop)
+        pthread_cond_wait(&h->cv, &h->mu);
+    if (h->stop) {
+        pthread_mutex_unlock(&h->mu);
+        canon_free(&c);
+        return 1;
+    }
+    h->slot = c;
+    h->full = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    struct handoff *h = arg;
+    char err[STORE_ERRLEN] = "";
+    int status = STORE_OK;
+    void *conn = store_conn(h->st, &status, err);
+    if (conn)
+        status = store_backend(h->st)->scan(conn, h->t, reader_row, h, err);
+    /* The thread's connection is closed by store.c when the thread ends. */
+    pthread_mutex_lock(&h->mu);
+    h->done = 1;
+    h->status = status;
+    memcpy(h->err, err, sizeof h->err);
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+struct verify_ctx {
+    struct run *r;
+    struct handoff *h;
+    enum grid_table t;
+    int64_t rows;
+    struct digest ds, dt;
+    int differs;            /* msg says how */
+    char msg[MSGLEN];
+};
+
+/* Takes the next target row; 0 when the target has no more. */
+static int take_target(struct handoff *h, struct canon *out)
+{
+    pthread_mutex_lock(&h->mu);
+    while (!h->full && !h->done)
+        pthread_cond_wait(&h->cv, &h->mu);
+    int got = h->full;
+    if (got) {
+        *out = h->slot;
+        memset(&h->slot, 0, sizeof h->slot);
+        h->full = 0;
+        pthread_cond_broadcast(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return got;
+}
+
+static void target_ended(struct verify_ctx *v, const char *fmt, int64_t id)
+{
+    struct handoff *h = v->h;
+    const char *table = store_table_name(v->t);
+    if (h->status != STORE_OK)
+        snprintf(v->msg, sizeof v->msg, "reading %s from the target: %s", table, h->err);
+    else
+        snprintf(v->msg, sizeof v->msg, fmt, table, (long long)id);
+    v->differs = 1;
+}
+
+static int verify_row(void *vctx, const struct grid_record *rec, char *err)
+{
+    (void)err;
+    struct verify_ctx *v = vctx;
+    const char *table = store_table_name(v->t);
+    struct canon s, t;
+    canon_make(&s, v->t, rec);
+    if (!take_target(v->h, &t)) {
+        target_ended(v, "%s id %lld is missing from the target", s.id);
+        canon_free(&s);
+        return 1;
+    }
+    const char *col = NULL;
+    if (s.problem[0])
+        snprintf(v->msg, sizeof v->msg, "%s id %lld in the source: %s", table,
+                 (long long)s.id, s.problem);
+    else if (t.problem[0])
+        snprintf(v->msg, sizeof v->msg, "%s id %lld in the target: %s", table,
+                 (long long)t.id, t.problem);
+    else if (s.id < t.id)
+        snprintf(v->msg, sizeof v->msg, "%s id %lld is missing from the target", table,
+                 (long long)s.id);
+    else if (s.id > t.id)
+        snprintf(v->msg, sizeof v->msg, "%s id %lld is in the target but not in the source",
+                 table, (long long)t.id);
+    else if ((col = canon_diff(&s, &t)) != NULL)
+        snprintf(v->msg, sizeof v->msg, "%s id %lld: %s differs between source and target",
+                 table, (long long)s.id, col);
+    else {
+        canon_digest(&v->ds, &s, s.created_at != NULL);
+        canon_digest(&v->dt, &t, s.created_at != NULL);
+        v->rows++;
+        progress_tick(&v->r->pg);
+    }
+    int bad = v->msg[0] != '\0';
+    v->differs |= bad;
+    canon_free(&s);
+    canon_free(&t);
+    return bad;
+}
+
+/* Compares table t of the source and of the re-opened target. 0 if equal;
+ * otherwise -1 with the difference in msg. */
+static int verify_table(struct run *r, struct store *dst, enum grid_table t, char *msg,
+                        size_t msglen)
+{
+    struct handoff h = {.st = dst, .t = t};
+    struct verify_ctx v = {.r = r, .h = &h, .t = t};
+    digest_init(&v.ds);
+    digest_init(&v.dt);
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, reader_main, &h) != 0) {
+        snprintf(msg, msglen, "cannot start a thread: %s", strerror(errno));
+        pthread_cond_destroy(&h.cv);
+        pthread_mutex_destroy(&h.mu);
+        return -1;
+    }
+    char err[STORE_ERRLEN] = "";
+    int rc = r->sops->scan(r->sconn, t, verify_row, &v, err);
+    if (!v.differs && rc != STORE_OK) {
+        snprintf(v.msg, sizeof v.msg, "reading %s from the source again: %s",
+                 store_table_name(t), err);
+        v.differs = 1;
+    }
+    if (!v.differs) {
+        struct canon extra;
+        if (take_target(&h, &extra)) {
+            snprintf(v.msg, sizeof v.msg, "%s id %lld is in the target but not in the source",
+                     store_table_name(t), (long long)extra.id);
+            v.differs = 1;
+            canon_free(&extra);
+        } else if (h.status != STORE_OK) {
+            target_ended(&v, "", 0);
+        }
+    }
+    pthread_mutex_lock(&h.mu);
+    h.stop = 1;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    pthread_join(th, NULL);
+    canon_free(&h.slot);
+    pthread_cond_destroy(&h.cv);
+    pthread_mutex_destroy(&h.mu);
+
+    if (!v.differs && (v.ds.a != v.dt.a || v.ds.b != v.dt.b)) {
+        snprintf(v.msg, sizeof v.msg, "%s: the digests differ", store_table_name(t));
+        v.differs = 1;
+    }
+    if (v.differs) {
+        snprintf(msg, msglen, "%s", v.msg);
+        return -1;
+    }
+    progress_break(&r->pg);
+    fprintf(r->out, "verification: %s: %lld rows in source and target, digest %016llx%016llx\n",
+            store_table_name(t), (long long)v.rows, (unsigned long long)v.ds.a,
+            (unsigned long long)v.ds.b);
+    if (v.rows != r->copied[t]) {
+        snprintf(msg, msglen, "%s: %lld rows copied but %lld rows verified (the source "
+                 "changed during the migration?)", store_table_name(t),
+                 (long long)r->copied[t], (long long)v.rows);
+        return -1;
+    }
+    return 0;
+}
+
+static int verify_all(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    char msg[MSGLEN] = "";
+    struct store *dst = store_open(r->to_url, STORE_READONLY, err);
+    if (!dst) {
+        fprintf(r->out, "verification: FAILED: cannot re-open the target: %s\n", err);
+        fail(r, "verification failed: cannot re-open the target %s: %s (the copy was "
+                "committed)", r->to_shown, err);
+        return -1;
+    }
+    progress_start(&r->pg, r->errf, "verifying", r->copied[0] + r->copied[1]);
+    int rc = 0;
+    for (int t = 0; t < GRID_TABLES && rc == 0; t++)
+        rc = verify_table(r, dst, (enum grid_table)t, msg, sizeof msg);
+    progress_break(&r->pg);
+    if (rc == 0) {
+        struct salts have = {0};
+        void *conn = store_conn(dst, NULL, err);
+        if (!conn || read_salts(store_backend(dst), conn, &have, err) != 0) {
+            snprintf(msg, sizeof msg, "reading the target's salts: %s", err);
+            rc = -1;
+        } else if (r->want.pub && (!have.pub || !salts_equal(&have, &r->want))) {
+            snprintf(msg, sizeof msg, "the target's stored salts are not %s", r->salts_from);
+            rc = -1;
+        }
+        salts_clear(&have);
+    }
+    store_close(dst);
+    if (rc != 0) {
+        fprintf(r->out, "verification: FAILED: %s\n", msg);
+        fail(r, "verification failed: %s (the copy was committed)", msg);
+        return -1;
+    }
+    fprintf(r->out, "verification: OK\n");
+    fflush(r->out);
+    return 0;
+}
+
+/* --- entry point ------------------------------------------------------------------ */
+
+int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out,
+                FILE *progress)
+{
+    struct run r = {.from_url = from_url, .to_url = to_url, .replace = replace,
+                    .out = out ? out : stdout, .errf = progress};
+    if (!from_url || !*from_url || !to_url || !*to_url) {
+        fail(&r, "both --from URL and --to URL are required");
+        return 1;
+    }
+    url_shown(from_url, r.from_shown, sizeof r.from_shown);
+    url_shown(to_url, r.to_shown, sizeof r.to_shown);
+    if (same_database(from_url, to_url)) {
+        fail(&r, "--from and --to name the same database (%s): a migration needs a "
+                 "separate target", r.to_shown);
+        return 1;
+    }
+    double start = now_seconds();
+    int rc = copy_all(&r);
+    double secs = now_seconds() - start;
+    if (r.dst)
+        store_close(r.dst);
+    r.dst = NULL;
+    if (rc == 0) {
+        int64_t total = r.copied[0] + r.copied[1];
+        for (int t = 0; t < GRID_TABLES; t++)
+            fprintf(r.out, "%s: %lld rows copied (largest id %lld)\n",
+                    store_table_name((enum grid_table)t), (long long)r.copied[t],
+                    (long long)r.max_id[t]);
+        fprintf(r.out, "salts: %s\n", r.salts_from);
+        fprintf(r.out, "copied 2 tables, %lld rows in %.2f s (%.0f rows/s)\n",
+                (long long)total, secs, secs > 0 ? (double)total / secs : 0.0);
+        fflush(r.out);
+        rc = verify_all(&r);
+    }
+    if (r.src)
+        store_close(r.src);
+    salts_clear(&r.want);
+    return rc == 0 ? 0 : 1;
+}
