@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define HASHID_MAX_LEN 64   /* longest encoding of one 64-bit id at min_length <= 32 */
+#define HASHID_MIN_LENGTH 6 /* ipborg's hash IDs, as the original service made them */
 
 struct hashid;
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "config.h"
 #include "handlers.h"
 #include "hashid.h"
@@ -29,6 +30,9 @@ static void usage(FILE *f)
         "  serve      run the web service (ipborg serve --help)\n"
         "  migrate    copy every grid between two databases:\n"
         "             ipborg migrate --from URL --to URL [--replace]\n"
+        "  export     write every grid as JSON Lines: ipborg export --db-url URL > FILE\n"
+        "  import     load such a file: ipborg import --db-url URL [--replace] < FILE\n"
+        "  stats      grids, bytes and dates per table: ipborg stats --db-url URL\n"
         "\n"
         "Database URLs: sqlite:///relative.db, sqlite:////absolute.db, postgresql://...\n");
 }
@@ -180,6 +184,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export") || !strcmp(cmd, "import") || !strcmp(cmd, "stats"))
+        return backup_command(argc - 1, argv + 1);
     fprintf(stderr, "ipborg: unknown command '%s' (see ipborg --help)\n", cmd);
     return 2;
 }

@@ -362,6 +362,12 @@ int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *
     WITH_CONN(st, err, random_id_on(st, conn, t, id_out, err));
 }
 
+int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    WITH_CONN(st, err, st->ops->stats(conn, t, out, err));
+}
+
 /* --- salts (SPEC §2) ---------------------------------------------------------- */
 
 /* A fresh salt: 32 characters from the kernel's random source. */

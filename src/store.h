@@ -60,6 +60,16 @@ const char *store_table_name(enum grid_table t);   /* "public_grids" / "secret_g
 
 struct store;
 
+/* What `ipborg stats` shows of one table. bytes: the stored text of the JSON
+ * and text columns (ipb_version, python_version, grid_data, code_cells,
+ * ipb_class) as the backend returns it (jsonb's text form in PostgreSQL).
+ * oldest/newest: "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" over the rows that have a
+ * created_at, "" when none has; undated: rows without (legacy files). */
+struct store_stats {
+    int64_t rows, bytes, undated;
+    char oldest[48], newest[48];
+};
+
 /* Callback of scan: called once per row in id order; the record and its strings
  * are only valid during the call. Return 0 to go on, non-zero to stop (scan then
  * returns STORE_ERROR with err left as the callback wrote it, if it did). */
@@ -102,7 +112,9 @@ struct store_ops {
      * meta_set inserts only if the key is absent and never overwrites: salts,
      * once stored, never change, and two servers starting at once on an empty
      * database must agree (each re-reads after writing). Inside load_begin ..
-     * load_end it joins that transaction. */
+     * load_end it joins that transaction and DOES overwrite: a load replaces
+     * every grid of the target, so the salts that give those grids their URLs
+     * must be the loaded ones (import stores its file's salts). */
     int (*meta_get)(void *conn, const char *key, char **value, char *err);
     int (*meta_set)(void *conn, const char *key, const char *value, char *err);
 
@@ -123,6 +135,9 @@ struct store_ops {
     int (*load_row)(void *conn, enum grid_table t, const struct grid_record *rec,
                     char *err);
     int (*load_end)(void *conn, int commit, char *err);
+
+    /* Aggregates of table t in one query (stats), read-only. */
+    int (*stats)(void *conn, enum grid_table t, struct store_stats *out, char *err);
 };
 
 extern const struct store_ops store_sqlite_ops;
@@ -168,6 +183,7 @@ int store_max_id(struct store *st, enum grid_table t, int64_t *max_id, char *err
  * Costs O(1) queries on average however many rows there are. */
 int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err);
 int store_delete(struct store *st, enum grid_table t, int64_t id, char *err);
+int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err);
 
 /* Salts (SPEC §2). env_public / env_secret: the environment's values or NULL.
  * force: serve --force-salts. On success *pub and *sec are malloc'd. Refuses

@@ -119,6 +119,9 @@ enum stmt {
     S_FETCH_10,
     S_FETCH_1,
     S_CLOSE,
+    S_META_PUT,
+    S_STATS,            /* two slots */
+    S_STATS_SECRET_,
     N_STMT
 };
 
@@ -190,6 +193,17 @@ static const char *const sql[N_STMT] = {
     [S_FETCH_10] = "FETCH 10 FROM ipborg_scan",
     [S_FETCH_1] = "FETCH 1 FROM ipborg_scan",
     [S_CLOSE] = "CLOSE ipborg_scan",
+    [S_META_PUT] = "INSERT INTO public.ipborg_meta (key, value) VALUES ($1, $2)"
+                   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    PER_TABLE(S_STATS, "SELECT count(*), coalesce(sum(coalesce(octet_length(ipb_version), 0)"
+              " + coalesce(octet_length(python_version::text), 0)"
+              " + coalesce(octet_length(grid_data::text), 0)"
+              " + coalesce(octet_length(code_cells::text), 0)"
+              " + coalesce(octet_length(ipb_class), 0)), 0),"
+              " count(*) - count(created_at),"
+              " to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+              " to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+              " FROM public.", ""),
 };
 
 /* --- a connection ---------------------------------------------------------------- */
@@ -664,7 +678,51 @@ static int pg_meta_set(void *conn, const char *key, const char *value, char *err
     if (refuse_readonly(c, "store settings", err))
         return STORE_ERROR;
     const char *params[2] = {key, value};
-    return run(c, S_META_SET, 2, params, NULL, err);
+    /* Inside a bulk load: overwrite (store.h says why). */
+    return run(c, c->in_load ? S_META_PUT : S_META_SET, 2, params, NULL, err);
+}
+
+/* --- stats -------------------------------------------------------------------------------- */
+
+static int pg_stats(void *conn, enum grid_table t, struct store_stats *out, char *err)
+{
+    struct pg_conn *c = conn;
+    /* Prepared outside the transaction: a failed prepare would abort it. */
+    int rc = prepare(c, S_STATS + t, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;   /* read-only, no such table: no rows */
+    if (rc != STORE_OK)
+        return rc;
+    /* A whole-table aggregate may take longer than the session's 5 s
+     * statement_timeout, which is meant for requests: lifted for this
+     * transaction only. */
+    int own = !c->in_load;
+    if (own && (rc = run(c, S_BEGIN, 0, NULL, NULL, err)) != STORE_OK)
+        return rc;
+    PGresult *res = NULL;
+    rc = run(c, S_LOAD_NO_STATEMENT_TIMEOUT, 0, NULL, NULL, err);
+    if (rc == STORE_OK)
+        rc = run(c, S_STATS + t, 0, NULL, &res, err);
+    if (rc == STORE_OK && PQntuples(res) == 1) {
+        out->rows = value_i64(res, 0, 0);
+        out->bytes = value_i64(res, 0, 1);
+        out->undated = value_i64(res, 0, 2);
+        const char *v = value_or_null(res, 0, 3);
+        snprintf(out->oldest, sizeof out->oldest, "%s", v ? v : "");
+        v = value_or_null(res, 0, 4);
+        snprintf(out->newest, sizeof out->newest, "%s", v ? v : "");
+    }
+    PQclear(res);
+    if (own && PQstatus(c->pg) == CONNECTION_OK) {
+        char ignored[STORE_ERRLEN];
+        int end = run(c, rc == STORE_OK ? S_COMMIT : S_ROLLBACK, 0, NULL, NULL,
+                      rc == STORE_OK ? err : ignored);
+        if (rc == STORE_OK)
+            rc = end;
+    }
+    if (rc == STORE_NOT_FOUND)
+        rc = STORE_OK;
+    return rc;
 }
 
 /* --- scan ------------------------------------------------------------------------------- */
@@ -971,4 +1029,5 @@ const struct store_ops store_pg_ops = {
     .load_begin = pg_load_begin,
     .load_row = pg_load_row,
     .load_end = pg_load_end,
+    .stats = pg_stats,
 };

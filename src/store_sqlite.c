@@ -69,7 +69,7 @@ enum stmt_kind {
     S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_ROLLBACK,
     S_GET, S_GRID_DATA, S_COUNT, S_MAX, S_EXISTS, S_NTH, S_DEL,
     S_NEXT_ID, S_INSERT_NEW, S_INSERT_LOAD, S_SEQ_RAISE, S_SEQ_SET,
-    S_META_GET, S_META_SET,
+    S_META_GET, S_META_SET, S_META_PUT, S_STATS,
     S_KINDS
 };
 
@@ -100,6 +100,16 @@ static const char *const stmt_sql[S_KINDS] = {
                   "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
     [S_META_GET] = "SELECT value FROM ipborg_meta WHERE key = ?1",
     [S_META_SET] = "INSERT OR IGNORE INTO ipborg_meta(key, value) VALUES(?1, ?2)",
+    [S_META_PUT] = "INSERT INTO ipborg_meta(key, value) VALUES(?1, ?2) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    /* Bytes, not characters: length() of a TEXT counts characters. */
+    [S_STATS] = "SELECT count(*), coalesce(sum("
+                "coalesce(length(CAST(ipb_version AS BLOB)), 0) + "
+                "coalesce(length(CAST(python_version AS BLOB)), 0) + "
+                "coalesce(length(CAST(grid_data AS BLOB)), 0) + "
+                "coalesce(length(CAST(code_cells AS BLOB)), 0) + "
+                "coalesce(length(CAST(ipb_class AS BLOB)), 0)), 0), "
+                "count(*) - count($C), min($C), max($C) FROM $T",
 };
 
 #define GRID_COLUMNS_SQL                                                           \
@@ -698,6 +708,35 @@ static int sqlite_meta_get(void *conn, const char *key, char **value, char *err)
     return status;
 }
 
+/* Copies column col (text or NULL) of s into out (n bytes), "" for NULL. */
+static void col_copy(sqlite3_stmt *s, int col, char *out, size_t n)
+{
+    const unsigned char *v = sqlite3_column_text(s, col);
+    snprintf(out, n, "%s", v ? (const char *)v : "");
+}
+
+static int sqlite_stats(void *conn, enum grid_table t, struct store_stats *out, char *err)
+{
+    struct sconn *c = conn;
+    int status = STORE_OK;
+    sqlite3_stmt *s = stmt_get(c, S_STATS, t, &status, err);
+    if (!s)
+        return status;
+    /* One statement: one snapshot of the table. */
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->rows = sqlite3_column_int64(s, 0);
+        out->bytes = sqlite3_column_int64(s, 1);
+        out->undated = sqlite3_column_int64(s, 2);
+        col_copy(s, 3, out->oldest, sizeof out->oldest);
+        col_copy(s, 4, out->newest, sizeof out->newest);
+    } else {
+        status = fail(c, rc, err, "cannot read the statistics of %s", store_table_name(t));
+    }
+    sqlite3_reset(s);
+    return status;
+}
+
 /* --- writing ------------------------------------------------------------------------- */
 
 static int sqlite_meta_set(void *conn, const char *key, const char *value, char *err)
@@ -706,7 +745,9 @@ static int sqlite_meta_set(void *conn, const char *key, const char *value, char 
     if (c->readonly)
         return refuse_readonly(c, err, "store meta data");
     int status = STORE_OK;
-    sqlite3_stmt *s = stmt_get(c, S_META_SET, GRID_PUBLIC, &status, err);
+    /* Inside a bulk load: overwrite (store.h says why). */
+    sqlite3_stmt *s = stmt_get(c, c->loading ? S_META_PUT : S_META_SET, GRID_PUBLIC,
+                               &status, err);
     if (!s)
         return status;
     /* One statement: atomic on its own in autocommit mode, and part of the
@@ -929,4 +970,5 @@ const struct store_ops store_sqlite_ops = {
     .load_begin = sqlite_load_begin,
     .load_row = sqlite_load_row,
     .load_end = sqlite_load_end,
+    .stats = sqlite_stats,
 };

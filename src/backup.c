@@ -1,0 +1,976 @@
+/* backup.c -- ipborg export, import and stats (SPEC §7; the format is in
+ * backup.h).
+ *
+ * export. The database is opened STORE_READONLY, so nothing is ever written
+ * to it: salts that come only from the environment are used, not stored
+ * (store_resolve_salts). Each table is scanned in id order; every row passes
+ * migrate_check_row (a row that could not be imported again stops the
+ * export, naming table and id) and is written as one line, its JSON columns
+ * and created_at in canonical form (canon.h). One line buffer is reused, so
+ * memory is the largest row, whatever the number of rows.
+ *
+ * import. The header is read before the target is opened (a file that is
+ * not an export creates nothing). Then, in one load transaction: the
+ * header's salts are stored with meta_set, which inside a load overwrites
+ * (store.h: the target's grids are all replaced, so its URLs must come from
+ * the file's salts); each line is parsed without a tree (canon_object_walk
+ * gives each member's value as a range of the line), checked -- known keys
+ * only, tables in order and ids strictly increasing within a table (which
+ * also rules out duplicates without remembering ids), the hash equal to the
+ * hash of the id under the header's salts, migrate_check_row -- and handed
+ * to load_row. Any bad line ends in load_end(commit=0): nothing written.
+ *
+ * Verification, after the commit. stdin cannot be read twice, so while
+ * reading, each row's export line (the canonical form of what was read) goes
+ * into a per-table digest; afterwards the target, re-opened read-only, is
+ * scanned, each row rendered the same way and digested, and count and digest
+ * must match, as must the stored salts. created_at needs care: a row without
+ * one gets the target's default (PostgreSQL requires one), so for those rows
+ * both sides digest it as null. Which rows those are is kept as runs of
+ * consecutive ids (one run for a file from the old service), the one piece
+ * of state that may grow with the file -- by runs, not by rows.
+ *
+ * stats. One aggregate query per table (the store's stats op), read-only. */
+#include "backup.h"
+#include "canon.h"
+#include "config.h"
+#include "hash.h"
+#include "migrate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSGLEN (2 * STORE_ERRLEN)
+#define FORMAT_VERSION "1"
+
+/* One line for the user: backend messages may carry line breaks. */
+static void failf(FILE *msgs, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void failf(FILE *msgs, const char *cmd, const char *fmt, ...)
+{
+    if (!msgs)
+        return;
+    char line[3 * STORE_ERRLEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *c = line; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fprintf(msgs, "ipborg %s: %s\n", cmd, line);
+    fflush(msgs);
+}
+
+/* --- rendering ----------------------------------------------------------------- */
+
+int backup_render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
+                      const struct hashid *h, char *err)
+{
+    char hash[HASHID_MAX_LEN + 1];
+    if (rec->id < 1 || hashid_encode(h, (uint64_t)rec->id, hash, sizeof hash) < 0) {
+        store_errf(err, "id %lld cannot be hashed", (long long)rec->id);
+        return -1;
+    }
+    buf_puts(out, "{\"table\":");
+    canon_string(out, store_table_name(t));
+    buf_printf(out, ",\"id\":%lld,\"hash\":", (long long)rec->id);
+    canon_string(out, hash);
+    buf_puts(out, ",\"ipb_version\":");
+    canon_string(out, rec->ipb_version);
+    buf_puts(out, ",\"python_version\":");
+    if (canon_json_scan("python_version", rec->python_version, out, NULL, err))
+        return -1;
+    buf_puts(out, ",\"grid_data\":");
+    if (canon_json_scan("grid_data", rec->grid_data, out, NULL, err))
+        return -1;
+    buf_puts(out, ",\"code_cells\":");
+    if (rec->code_cells) {
+        if (canon_json_scan("code_cells", rec->code_cells, out, NULL, err))
+            return -1;
+    } else {
+        buf_puts(out, "null");
+    }
+    buf_puts(out, ",\"ipb_class\":");
+    canon_string(out, rec->ipb_class);
+    buf_puts(out, rec->secret ? ",\"secret\":true,\"created_at\":" : ",\"secret\":false,"
+                                                                     "\"created_at\":");
+    if (rec->created_at) {
+        char *c = canon_time(rec->created_at);
+        if (!c) {
+            store_errf(err, "out of memory");
+            return -1;
+        }
+        canon_string(out, c);
+        free(c);
+    } else {
+        buf_puts(out, "null");
+    }
+    buf_putc(out, '}');
+    if (buf_failed(out)) {
+        store_errf(err, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void render_header(struct buf *out, const char *pub, const char *sec)
+{
+    buf_puts(out, "{\"ipborg_export\":" FORMAT_VERSION ",\"salts\":");
+    if (pub) {
+        buf_puts(out, "{\"public\":");
+        canon_string(out, pub);
+        buf_puts(out, ",\"secret\":");
+        canon_string(out, sec);
+        buf_putc(out, '}');
+    } else {
+        buf_puts(out, "null");
+    }
+    buf_putc(out, '}');
+}
+
+/* Both codecs, or -1. */
+static int codecs_new(struct hashid *h[GRID_TABLES], const char *pub, const char *sec)
+{
+    h[GRID_PUBLIC] = hashid_new(pub, HASHID_MIN_LENGTH);
+    h[GRID_SECRET] = hashid_new(sec, HASHID_MIN_LENGTH);
+    return h[GRID_PUBLIC] && h[GRID_SECRET] ? 0 : -1;
+}
+
+static void codecs_free(struct hashid *h[GRID_TABLES])
+{
+    hashid_free(h[GRID_PUBLIC]);
+    hashid_free(h[GRID_SECRET]);
+    h[GRID_PUBLIC] = h[GRID_SECRET] = NULL;
+}
+
+/* --- export -------------------------------------------------------------------- */
+
+struct export_ctx {
+    FILE *out;
+    struct hashid *h[GRID_TABLES];
+    enum grid_table t;
+    struct buf line;
+    int64_t rows[GRID_TABLES];
+    int failed;                 /* msg says why */
+    char msg[MSGLEN];
+};
+
+static int export_row(void *vctx, const struct grid_record *rec, char *err)
+{
+    (void)err;
+    struct export_ctx *x = vctx;
+    struct grid_record row;
+    char why[STORE_ERRLEN] = "";
+    const char *table = store_table_name(x->t);
+    buf_reset(&x->line);
+    if (migrate_check_row(x->t, rec, &row, why) != 0 ||
+        backup_render_row(&x->line, x->t, &row, x->h[x->t], why) != 0) {
+        snprintf(x->msg, sizeof x->msg, "%s id %lld: %s (fix or delete the row)", table,
+                 (long long)rec->id, why);
+        x->failed = 1;
+        return 1;
+    }
+    buf_putc(&x->line, '\n');
+    if (buf_failed(&x->line) ||
+        fwrite(x->line.data, 1, x->line.len, x->out) != x->line.len) {
+        snprintf(x->msg, sizeof x->msg, "cannot write the output: %s",
+                 buf_failed(&x->line) ? "out of memory" : strerror(errno));
+        x->failed = 1;
+        return 1;
+    }
+    x->rows[x->t]++;
+    return 0;
+}
+
+int backup_export(const char *db_url, FILE *out, FILE *msgs)
+{
+    char err[STORE_ERRLEN] = "";
+    struct store *st = store_open(db_url, STORE_READONLY, err);
+    if (!st) {
+        failf(msgs, "export", "%s", err);
+        return 1;
+    }
+    char *pub = NULL, *sec = NULL;
+    int rc = store_resolve_salts(st, getenv("HASHIDS_PUBLIC_SALT"),
+                                 getenv("HASHIDS_SECRET_SALT"), 0, &pub, &sec, err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        failf(msgs, "export", "%s", err);
+        store_close(st);
+        return 1;
+    }
+    /* STORE_NOT_FOUND: no grids and no salts anywhere: "salts":null. Grids
+     * cannot appear meanwhile without salts being stored first (serve stores
+     * them before it takes a post), but scan is checked below anyway. */
+    struct export_ctx x = {.out = out};
+    int status = 1;
+    if (pub && codecs_new(x.h, pub, sec) != 0) {
+        failf(msgs, "export", "out of memory");
+        goto done;
+    }
+    render_header(&x.line, pub, sec);
+    buf_putc(&x.line, '\n');
+    if (buf_failed(&x.line) || fwrite(x.line.data, 1, x.line.len, out) != x.line.len) {
+        failf(msgs, "export", "cannot write the output: %s", strerror(errno));
+        goto done;
+    }
+    for (int t = 0; t < GRID_TABLES; t++) {
+        x.t = (enum grid_table)t;
+        if (!pub) {
+            int64_t rows = 0, max_id = 0;
+            if (store_count(st, x.t, &rows, &max_id, err) != STORE_OK || rows > 0) {
+                failf(msgs, "export", "%s", rows > 0 ? "grids appeared in a database without "
+                                                      "hash-ID salts" : err);
+                goto done;
+            }
+            continue;
+        }
+        int status_ = STORE_OK;
+        void *conn = store_conn(st, &status_, err);
+        if (!conn) {
+            failf(msgs, "export", "%s", err);
+            goto done;
+        }
+        rc = store_backend(st)->scan(conn, x.t, export_row, &x, err);
+        if (x.failed) {
+            failf(msgs, "export", "%s", x.msg);
+            goto done;
+        }
+        if (rc != STORE_OK) {
+            failf(msgs, "export", "reading %s: %s", store_table_name(x.t), err);
+            goto done;
+        }
+    }
+    if (fflush(out) != 0 || ferror(out)) {
+        failf(msgs, "export", "cannot write the output: %s", strerror(errno));
+        goto done;
+    }
+    if (msgs) {
+        fprintf(msgs, "ipborg export: %lld grids (public_grids %lld, secret_grids %lld)\n",
+                (long long)(x.rows[0] + x.rows[1]), (long long)x.rows[0],
+                (long long)x.rows[1]);
+        fflush(msgs);
+    }
+    status = 0;
+done:
+    buf_free(&x.line);
+    codecs_free(x.h);
+    free(pub);
+    free(sec);
+    store_close(st);
+    return status;
+}
+
+/* --- digests ----------------------------------------------------------------------- */
+
+/* 128 bits in two independent lanes (FNV-1a over the bytes; hash64 of each
+ * line, chained). Not cryptographic: it guards against mistakes. Lines
+ * carry their table and id, so boundaries need no marking. */
+struct digest {
+    uint64_t a, b;
+};
+
+static void digest_init(struct digest *d)
+{
+    d->a = 0xcbf29ce484222325ull;
+    d->b = 0x6a09e667f3bcc909ull;
+}
+
+static void digest_line(struct digest *d, const char *s, size_t n)
+{
+    uint64_t a = d->a;
+    for (size_t i = 0; i < n; i++) {
+        a ^= (unsigned char)s[i];
+        a *= 0x100000001b3ull;
+    }
+    d->a = a;
+    uint64_t b = (d->b ^ hash64(s, n)) * 0x9e3779b97f4a7c15ull;
+    d->b = b ^ (b >> 29);
+}
+
+/* --- runs of ids without created_at ---------------------------------------------- */
+
+struct id_run {
+    int64_t lo, hi;
+};
+
+struct undated {
+    struct id_run *runs;
+    size_t n, cap;
+    int open;           /* the previous row read was undated: extend runs[n-1] */
+    size_t pos;         /* verification: first run not yet passed */
+};
+
+static int undated_add(struct undated *u, int64_t id)
+{
+    if (u->open) {
+        u->runs[u->n - 1].hi = id;
+        return 0;
+    }
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? 2 * u->cap : 8;
+        struct id_run *r = realloc(u->runs, cap * sizeof *r);
+        if (!r)
+            return -1;
+        u->runs = r;
+        u->cap = cap;
+    }
+    u->runs[u->n++] = (struct id_run){id, id};
+    u->open = 1;
+    return 0;
+}
+
+/* Ids come in increasing order during verification. */
+static int undated_has(struct undated *u, int64_t id)
+{
+    while (u->pos < u->n && u->runs[u->pos].hi < id)
+        u->pos++;
+    return u->pos < u->n && u->runs[u->pos].lo <= id;
+}
+
+/* --- import: one line ------------------------------------------------------------- */
+
+enum field {
+    F_TABLE, F_ID, F_HASH, F_IPB_VERSION, F_PYTHON_VERSION, F_GRID_DATA, F_CODE_CELLS,
+    F_IPB_CLASS, F_SECRET, F_CREATED_AT, N_FIELDS
+};
+
+static const char *const field_names[N_FIELDS] = {
+    "table", "id", "hash", "ipb_version", "python_version", "grid_data", "code_cells",
+    "ipb_class", "secret", "created_at",
+};
+
+/* Optional fields read as null when absent. */
+static const int field_required[N_FIELDS] = {1, 1, 1, 1, 1, 1, 0, 1, 1, 0};
+
+struct span {
+    int present;
+    size_t off, len;
+};
+
+struct line_walk {
+    const char *const *names;
+    int n;
+    struct span *spans;
+};
+
+static int walk_member(void *vctx, const char *key, size_t val, size_t len, char *err)
+{
+    struct line_walk *w = vctx;
+    for (int i = 0; i < w->n; i++) {
+        if (strcmp(key, w->names[i]) != 0)
+            continue;
+        if (w->spans[i].present) {
+            store_errf(err, "key \"%s\" appears twice", key);
+            return 1;
+        }
+        w->spans[i] = (struct span){1, val, len};
+        return 0;
+    }
+    store_errf(err, "unknown key \"%.60s\"", key);
+    return 1;
+}
+
+/* Walks the object in text, filling spans[0..n) by the names. */
+static int walk_object(const char *text, const char *const *names, int n,
+                       struct span *spans, char *err)
+{
+    memset(spans, 0, (size_t)n * sizeof *spans);
+    struct line_walk w = {names, n, spans};
+    return canon_object_walk(text, walk_member, &w, err);
+}
+
+static int span_is(const char *line, const struct span *s, const char *word)
+{
+    return s->len == strlen(word) && memcmp(line + s->off, word, s->len) == 0;
+}
+
+/* A string field, or NULL for JSON null (allowed when nullable). *out malloc'd. */
+static int span_string(const char *line, const struct span *s, const char *name,
+                       int nullable, char **out, char *err)
+{
+    *out = NULL;
+    if (!s->present || span_is(line, s, "null")) {
+        if (nullable)
+            return 0;
+        store_errf(err, "%s is null (it is required)", name);
+        return -1;
+    }
+    char why[STORE_ERRLEN] = "";
+    if (line[s->off] != '"') {
+        store_errf(err, "%s is not a string", name);
+        return -1;
+    }
+    *out = canon_string_decode(line + s->off, s->len, why);
+    if (!*out) {
+        store_errf(err, "%s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* A positive integer without sign, fraction, exponent or leading zero. */
+static int span_id(const char *line, const struct span *s, int64_t *id, char *err)
+{
+    const char *p = line + s->off;
+    int64_t v = 0;
+    int ok = s->len > 0 && s->len <= 19 && p[0] != '0';
+    for (size_t i = 0; ok && i < s->len; i++) {
+        if (p[i] < '0' || p[i] > '9' || v > (INT64_MAX - (p[i] - '0')) / 10)
+            ok = 0;
+        else
+            v = v * 10 + (p[i] - '0');
+    }
+    if (!ok) {
+        store_errf(err, "id is not a positive integer");
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+struct parsed {
+    enum grid_table t;
+    char *hash;
+    struct grid_record rec;     /* strings: ipb_version, ipb_class, created_at
+                                 * malloc'd; JSON columns point into the line */
+};
+
+static void parsed_clear(struct parsed *p)
+{
+    free(p->hash);
+    free(p->rec.ipb_version);
+    free(p->rec.ipb_class);
+    free(p->rec.created_at);
+    memset(p, 0, sizeof *p);
+}
+
+/* Parses one grid line (modified: the JSON columns are cut out of it in
+ * place). 0, or -1 with one line in err. */
+static int parse_row(char *line, struct parsed *p, char *err)
+{
+    struct span sp[N_FIELDS];
+    memset(p, 0, sizeof *p);
+    if (walk_object(line, field_names, N_FIELDS, sp, err) != 0)
+        return -1;
+    for (int i = 0; i < N_FIELDS; i++)
+        if (field_required[i] && !sp[i].present) {
+            store_errf(err, "key \"%s\" is missing", field_names[i]);
+            return -1;
+        }
+    char *table = NULL;
+    if (span_string(line, &sp[F_TABLE], "table", 0, &table, err))
+        return -1;
+    int known = 1;
+    if (strcmp(table, "public_grids") == 0)
+        p->t = GRID_PUBLIC;
+    else if (strcmp(table, "secret_grids") == 0)
+        p->t = GRID_SECRET;
+    else
+        known = 0;
+    if (!known)
+        store_errf(err, "table \"%.40s\" is neither public_grids nor secret_grids", table);
+    free(table);
+    if (!known)
+        return -1;
+    if (span_id(line, &sp[F_ID], &p->rec.id, err) ||
+        span_string(line, &sp[F_HASH], "hash", 0, &p->hash, err) ||
+        span_string(line, &sp[F_IPB_VERSION], "ipb_version", 1, &p->rec.ipb_version, err) ||
+        span_string(line, &sp[F_IPB_CLASS], "ipb_class", 1, &p->rec.ipb_class, err) ||
+        span_string(line, &sp[F_CREATED_AT], "created_at", 1, &p->rec.created_at, err))
+        return -1;
+    if (span_is(line, &sp[F_SECRET], "true")) {
+        p->rec.secret = 1;
+    } else if (span_is(line, &sp[F_SECRET], "false")) {
+        p->rec.secret = 0;
+    } else {
+        store_errf(err, "secret is neither true nor false");
+        return -1;
+    }
+    /* The JSON columns, cut out in place: each value is followed by at
+     * least one byte of the line (',' '}' or whitespace) that no other
+     * value needs any more. */
+    static const enum field json_fields[] = {F_PYTHON_VERSION, F_GRID_DATA, F_CODE_CELLS};
+    char **json_cols[] = {&p->rec.python_version, &p->rec.grid_data, &p->rec.code_cells};
+    for (size_t i = 0; i < 3; i++) {
+        struct span *s = &sp[json_fields[i]];
+        if (!s->present)
+            continue;
+        *json_cols[i] = line + s->off;
+        line[s->off + s->len] = '\0';
+    }
+    return 0;
+}
+
+/* --- import: the header ------------------------------------------------------------ */
+
+struct header {
+    char *pub, *sec;        /* both or neither (the file has "salts":null) */
+};
+
+static void header_clear(struct header *h)
+{
+    free(h->pub);
+    free(h->sec);
+    h->pub = h->sec = NULL;
+}
+
+static int parse_header(char *line, struct header *h, char *err)
+{
+    static const char *const names[] = {"ipborg_export", "salts"};
+    static const char *const salt_names[] = {"public", "secret"};
+    struct span sp[2], ss[2];
+    h->pub = h->sec = NULL;
+    char why[STORE_ERRLEN] = "";
+    if (walk_object(line, names, 2, sp, why) != 0) {
+        store_errf(err, "not an ipborg export header (%s)", why);
+        return -1;
+    }
+    if (!sp[0].present || !sp[1].present) {
+        store_errf(err, "not an ipborg export header (it needs \"ipborg_export\" and "
+                   "\"salts\")");
+        return -1;
+    }
+    if (!span_is(line, &sp[0], FORMAT_VERSION)) {
+        store_errf(err, "export format %.*s is not supported (this ipborg reads format "
+                   FORMAT_VERSION ")", (int)(sp[0].len < 20 ? sp[0].len : 20),
+                   line + sp[0].off);
+        return -1;
+    }
+    if (span_is(line, &sp[1], "null"))
+        return 0;
+    line[sp[1].off + sp[1].len] = '\0';
+    char *salts = line + sp[1].off;
+    if (walk_object(salts, salt_names, 2, ss, why) != 0 || !ss[0].present ||
+        !ss[1].present) {
+        store_errf(err, "\"salts\" must be null or {\"public\": \"...\", \"secret\": "
+                   "\"...\"}%s%s", why[0] ? ": " : "", why);
+        return -1;
+    }
+    if (span_string(salts, &ss[0], "salts.public", 0, &h->pub, err) ||
+        span_string(salts, &ss[1], "salts.secret", 0, &h->sec, err)) {
+        header_clear(h);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- import: the run ---------------------------------------------------------------- */
+
+struct import_run {
+    FILE *in, *out, *msgs;
+    int replace;
+    char *line;                 /* getline's buffer */
+    size_t line_cap;
+    long long line_no;
+    struct header hdr;
+    struct hashid *h[GRID_TABLES];
+    struct store *dst;
+    const struct store_ops *ops;
+    void *conn;
+    struct buf render;
+    int64_t rows[GRID_TABLES], max_id[GRID_TABLES];
+    struct digest dg[GRID_TABLES];
+    struct undated und[GRID_TABLES];
+};
+
+/* The next line without its newline, or NULL at the end (or on a read
+ * error: *error set). */
+static char *next_line(struct import_run *r, int *error)
+{
+    errno = 0;
+    ssize_t n = getline(&r->line, &r->line_cap, r->in);
+    if (n < 0) {
+        *error = ferror(r->in) != 0;
+        return NULL;
+    }
+    r->line_no++;
+    if (n > 0 && r->line[n - 1] == '\n')
+        r->line[--n] = '\0';
+    if (strlen(r->line) != (size_t)n) {
+        *error = 2;
+        return NULL;
+    }
+    return r->line;
+}
+
+/* Reads every grid line into the open load. 0, or -1 after printing why. */
+static int load_lines(struct import_run *r)
+{
+    int cur_table = -1;
+    int64_t last_id = 0;
+    char err[STORE_ERRLEN], why[STORE_ERRLEN];
+    for (;;) {
+        int error = 0;
+        char *line = next_line(r, &error);
+        if (!line) {
+            if (error == 2) {
+                failf(r->msgs, "import", "line %lld: holds a NUL byte", r->line_no);
+                return -1;
+            }
+            if (error) {
+                failf(r->msgs, "import", "reading the input: %s", strerror(errno));
+                return -1;
+            }
+            return 0;
+        }
+        struct parsed p;
+        err[0] = why[0] = '\0';
+        if (parse_row(line, &p, err) != 0) {
+            failf(r->msgs, "import", "line %lld: %s; nothing was written", r->line_no, err);
+            parsed_clear(&p);
+            return -1;
+        }
+        const char *table = store_table_name(p.t);
+        int rc = 0;
+        char hash[HASHID_MAX_LEN + 1] = "";
+        if (!r->h[0]) {
+            snprintf(err, sizeof err, "the header has no salts, so the file cannot hold "
+                     "grids (the file is inconsistent)");
+            rc = -1;
+        } else if ((int)p.t < cur_table) {
+            snprintf(err, sizeof err, "%s after secret_grids: rows must come in table, "
+                     "then id order", table);
+            rc = -1;
+        } else if ((int)p.t == cur_table && p.rec.id <= last_id) {
+            snprintf(err, sizeof err, "%s id %lld after id %lld: ids must be increasing "
+                     "(each id once)", table, (long long)p.rec.id, (long long)last_id);
+            rc = -1;
+        } else if (hashid_encode(r->h[p.t], (uint64_t)p.rec.id, hash, sizeof hash) < 0 ||
+                   strcmp(hash, p.hash) != 0) {
+            snprintf(err, sizeof err, "hash \"%.40s\" is not the hash of %s id %lld under "
+                     "the header's salts (\"%s\"): the file is inconsistent", p.hash, table,
+                     (long long)p.rec.id, hash);
+            rc = -1;
+        }
+        struct grid_record row;
+        if (rc == 0 && migrate_check_row(p.t, &p.rec, &row, why) != 0) {
+            snprintf(err, sizeof err, "%s id %lld: %s", table, (long long)p.rec.id, why);
+            rc = -1;
+        }
+        if (rc == 0) {
+            buf_reset(&r->render);
+            if (backup_render_row(&r->render, p.t, &row, r->h[p.t], why) != 0) {
+                snprintf(err, sizeof err, "%s id %lld: %s", table, (long long)p.rec.id, why);
+                rc = -1;
+            }
+        }
+        if (rc == 0 && r->ops->load_row(r->conn, p.t, &row, why) != STORE_OK) {
+            snprintf(err, sizeof err, "writing %s id %lld: %s", table, (long long)p.rec.id,
+                     why);
+            rc = -1;
+        }
+        if (rc == 0 && !row.created_at && undated_add(&r->und[p.t], row.id) != 0) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = -1;
+        }
+        if (rc == 0 && row.created_at)
+            r->und[p.t].open = 0;   /* a dated row ends the run */
+        if (rc != 0) {
+            failf(r->msgs, "import", "line %lld: %s; nothing was written", r->line_no, err);
+            parsed_clear(&p);
+            return -1;
+        }
+        digest_line(&r->dg[p.t], r->render.data, r->render.len);
+        r->rows[p.t]++;
+        r->max_id[p.t] = p.rec.id;
+        cur_table = (int)p.t;
+        last_id = p.rec.id;
+        parsed_clear(&p);
+    }
+}
+
+/* Stores the header's salts inside the load (overwriting: store.h). */
+static int store_file_salts(struct import_run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    if (!r->hdr.pub)
+        return 0;
+    if (r->ops->meta_set(r->conn, META_PUBLIC_SALT, r->hdr.pub, err) != STORE_OK ||
+        r->ops->meta_set(r->conn, META_SECRET_SALT, r->hdr.sec, err) != STORE_OK) {
+        failf(r->msgs, "import", "storing the salts: %s; nothing was written", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- import: verification -------------------------------------------------------------- */
+
+struct verify_ctx {
+    struct import_run *r;
+    enum grid_table t;
+    int64_t rows;
+    struct digest dg;
+    int failed;
+    char msg[MSGLEN];
+};
+
+static int verify_row(void *vctx, const struct grid_record *rec, char *err)
+{
+    (void)err;
+    struct verify_ctx *v = vctx;
+    struct import_run *r = v->r;
+    struct grid_record row;
+    char why[STORE_ERRLEN] = "";
+    buf_reset(&r->render);
+    if (migrate_check_row(v->t, rec, &row, why) == 0) {
+        if (undated_has(&r->und[v->t], row.id))
+            row.created_at = NULL;   /* the target's default filled it in */
+        if (backup_render_row(&r->render, v->t, &row, r->h[v->t], why) == 0) {
+            digest_line(&v->dg, r->render.data, r->render.len);
+            v->rows++;
+            return 0;
+        }
+    }
+    snprintf(v->msg, sizeof v->msg, "%s id %lld in the target: %s", store_table_name(v->t),
+             (long long)rec->id, why);
+    v->failed = 1;
+    return 1;
+}
+
+static int verify(struct import_run *r, const char *url)
+{
+    char err[STORE_ERRLEN] = "";
+    char msg[MSGLEN] = "";
+    struct store *st = store_open(url, STORE_READONLY, err);
+    if (!st) {
+        failf(r->msgs, "import", "verification failed: cannot re-open the target: %s (the "
+              "import was committed)", err);
+        return -1;
+    }
+    int status = STORE_OK;
+    void *conn = store_conn(st, &status, err);
+    if (!conn)
+        snprintf(msg, sizeof msg, "%s", err);
+    for (int t = 0; t < GRID_TABLES && conn && !msg[0]; t++) {
+        struct verify_ctx v = {.r = r, .t = (enum grid_table)t};
+        digest_init(&v.dg);
+        r->und[t].pos = 0;
+        int rc = store_backend(st)->scan(conn, v.t, verify_row, &v, err);
+        const char *table = store_table_name(v.t);
+        if (v.failed)
+            snprintf(msg, sizeof msg, "%s", v.msg);
+        else if (rc != STORE_OK)
+            snprintf(msg, sizeof msg, "reading %s: %s", table, err);
+        else if (v.rows != r->rows[t])
+            snprintf(msg, sizeof msg, "%s: %lld rows in the file but %lld in the target",
+                     table, (long long)r->rows[t], (long long)v.rows);
+        else if (v.dg.a != r->dg[t].a || v.dg.b != r->dg[t].b)
+            snprintf(msg, sizeof msg, "%s: the rows in the target differ from the file's",
+                     table);
+        else
+            fprintf(r->out, "verification: %s: %lld rows in file and target, digest "
+                    "%016llx%016llx\n", table, (long long)v.rows,
+                    (unsigned long long)v.dg.a, (unsigned long long)v.dg.b);
+    }
+    if (conn && !msg[0] && r->hdr.pub) {
+        char *pub = NULL, *sec = NULL;
+        const struct store_ops *ops = store_backend(st);
+        if (ops->meta_get(conn, META_PUBLIC_SALT, &pub, err) != STORE_OK ||
+            ops->meta_get(conn, META_SECRET_SALT, &sec, err) != STORE_OK ||
+            strcmp(pub, r->hdr.pub) != 0 || strcmp(sec, r->hdr.sec) != 0)
+            snprintf(msg, sizeof msg, "the target's stored salts are not the file's");
+        free(pub);
+        free(sec);
+    }
+    store_close(st);
+    if (msg[0]) {
+        fprintf(r->out, "verification: FAILED: %s\n", msg);
+        fflush(r->out);
+        failf(r->msgs, "import", "verification failed: %s (the import was committed)", msg);
+        return -1;
+    }
+    fprintf(r->out, "verification: OK\n");
+    fflush(r->out);
+    return 0;
+}
+
+int backup_import(const char *db_url, int replace, FILE *in, FILE *out, FILE *msgs)
+{
+    struct import_run r = {.in = in, .out = out, .msgs = msgs, .replace = replace};
+    char err[STORE_ERRLEN] = "";
+    int status = 1, loading = 0;
+    for (int t = 0; t < GRID_TABLES; t++)
+        digest_init(&r.dg[t]);
+
+    int error = 0;
+    char *line = next_line(&r, &error);
+    if (!line) {
+        failf(msgs, "import", "%s", error == 2 ? "line 1: holds a NUL byte"
+                                   : error ? "cannot read the input"
+                                           : "the input is empty: expected an export "
+                                             "(ipborg export --db-url URL > file)");
+        goto done;
+    }
+    if (parse_header(line, &r.hdr, err) != 0) {
+        failf(msgs, "import", "line 1: %s; nothing was written", err);
+        goto done;
+    }
+    if (r.hdr.pub && codecs_new(r.h, r.hdr.pub, r.hdr.sec) != 0) {
+        failf(msgs, "import", "line 1: the salts cannot be used (out of memory or over "
+              "1 MiB)");
+        goto done;
+    }
+
+    r.dst = store_open(db_url, 0, err);
+    int st_status = STORE_OK;
+    if (r.dst)
+        r.conn = store_conn(r.dst, &st_status, err);
+    if (!r.dst || !r.conn) {
+        failf(msgs, "import", "cannot open the target: %s", err);
+        goto done;
+    }
+    r.ops = store_backend(r.dst);
+    if (r.ops->load_begin(r.conn, replace, err) != STORE_OK) {
+        failf(msgs, "import", "%s; nothing was written", err);
+        goto done;
+    }
+    loading = 1;
+    if (store_file_salts(&r) != 0 || load_lines(&r) != 0)
+        goto done;
+    loading = 0;
+    if (r.ops->load_end(r.conn, 1, err) != STORE_OK) {
+        failf(msgs, "import", "committing: %s; nothing was written", err);
+        goto done;
+    }
+    store_close(r.dst);
+    r.dst = NULL;
+    for (int t = 0; t < GRID_TABLES; t++)
+        fprintf(out, "%s: %lld rows imported (largest id %lld)\n",
+                store_table_name((enum grid_table)t), (long long)r.rows[t],
+                (long long)r.max_id[t]);
+    fprintf(out, "salts: %s\n", r.hdr.pub ? "stored from the file" : "none in the file");
+    fflush(out);
+    status = verify(&r, db_url) == 0 ? 0 : 1;
+done:
+    if (loading) {
+        char ignored[STORE_ERRLEN];
+        r.ops->load_end(r.conn, 0, ignored);
+    }
+    if (r.dst)
+        store_close(r.dst);
+    buf_free(&r.render);
+    codecs_free(r.h);
+    header_clear(&r.hdr);
+    for (int t = 0; t < GRID_TABLES; t++)
+        free(r.und[t].runs);
+    free(r.line);
+    return status;
+}
+
+/* --- stats --------------------------------------------------------------------------- */
+
+static void print_time(FILE *out, const char *label, const char *t)
+{
+    char *c = t[0] ? canon_time(t) : NULL;
+    fprintf(out, ", %s %s", label, c ? c : "none");
+    free(c);
+}
+
+int backup_stats(const char *db_url, FILE *out, FILE *msgs)
+{
+    char err[STORE_ERRLEN] = "";
+    struct store *st = store_open(db_url, STORE_READONLY, err);
+    if (!st) {
+        failf(msgs, "stats", "%s", err);
+        return 1;
+    }
+    struct store_stats s[GRID_TABLES];
+    for (int t = 0; t < GRID_TABLES; t++)
+        if (store_stats(st, (enum grid_table)t, &s[t], err) != STORE_OK) {
+            failf(msgs, "stats", "%s", err);
+            store_close(st);
+            return 1;
+        }
+    store_close(st);
+    for (int t = 0; t < GRID_TABLES; t++) {
+        fprintf(out, "%s: grids %lld, bytes %lld", store_table_name((enum grid_table)t),
+                (long long)s[t].rows, (long long)s[t].bytes);
+        print_time(out, "oldest", s[t].oldest);
+        print_time(out, "newest", s[t].newest);
+        fprintf(out, ", without created_at %lld\n", (long long)s[t].undated);
+    }
+    fprintf(out, "total: grids %lld, bytes %lld\n", (long long)(s[0].rows + s[1].rows),
+            (long long)(s[0].bytes + s[1].bytes));
+    return fflush(out) == 0 ? 0 : 1;
+}
+
+/* --- the command line ---------------------------------------------------------------- */
+
+static const char *const usages[] = {
+    "usage: ipborg export [--db-url URL] > grids.jsonl\n"
+    "\n"
+    "Writes every grid of both tables as JSON Lines: a header with the hash-ID\n"
+    "salts, then one line per grid (public_grids, then secret_grids, in id order).\n"
+    "The database is opened read-only. Salts: HASHIDS_PUBLIC_SALT and\n"
+    "HASHIDS_SECRET_SALT if set, else the stored ones. --db-url defaults to\n"
+    "DATABASE_URL, else " CONFIG_DEFAULT_DB_URL ".\n",
+
+    "usage: ipborg import [--db-url URL] [--replace] < grids.jsonl\n"
+    "\n"
+    "Loads a file made by ipborg export, ids kept, in one transaction, and stores\n"
+    "its salts, so every URL stays the same; then verifies the target against the\n"
+    "file. A target that already holds grids is refused unless --replace, which\n"
+    "drops its grids first. A bad line stops the import and nothing is written.\n"
+    "Restart servers on that database afterwards (they read the salts at start).\n",
+
+    "usage: ipborg stats [--db-url URL]\n"
+    "\n"
+    "Prints per table the number of grids, their size in bytes (stored text and\n"
+    "JSON columns), and the oldest and newest created_at (rows of the old service\n"
+    "have none). Read-only.\n",
+};
+
+int backup_command(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db-url", required_argument, 0, 'd'},
+        {"replace", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *cmd = argv[0];
+    int which = !strcmp(cmd, "export") ? 0 : !strcmp(cmd, "import") ? 1 : 2;
+    const char *url = NULL;
+    int replace = 0, o;
+    opterr = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': url = optarg; break;
+        case 'r':
+            if (which != 1) {
+                fprintf(stderr, "ipborg %s: unknown option '--replace' (see ipborg %s "
+                        "--help)\n", cmd, cmd);
+                return 2;
+            }
+            replace = 1;
+            break;
+        case 'h':
+            fputs(usages[which], stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "ipborg %s: option %s needs a value\n", cmd, argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "ipborg %s: unknown option '%s' (see ipborg %s --help)\n", cmd,
+                    argv[optind - 1], cmd);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ipborg %s: unexpected argument '%s' (see ipborg %s --help)\n", cmd,
+                argv[optind], cmd);
+        return 2;
+    }
+    url = config_db_url(url);
+    if (which == 0)
+        return backup_export(url, stdout, stderr);
+    if (which == 1)
+        return backup_import(url, replace, stdin, stdout, stderr);
+    return backup_stats(url, stdout, stderr);
+}
