@@ -603,7 +603,7 @@ static int load_lines(struct import_run *r)
 {
     int cur_table = -1;
     int64_t last_id = 0;
-    char err[STORE_ERRLEN], why[STORE_ERRLEN];
+    char err[MSGLEN], why[STORE_ERRLEN];
     for (;;) {
         int error = 0;
         char *line = next_line(r, &error);
