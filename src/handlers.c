@@ -329,24 +329,27 @@ static void handle_random(void *app, const struct http_request *req, struct http
     r->cache_control = "no-store";
 }
 
+/* A page that is the same for everyone until the next release. */
+static void fixed_page(struct http_reply *r, void (*page)(struct buf *))
+{
+    page(&r->body);
+    html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->cache_control = "public, max-age=600";
+}
+
 static void handle_home(void *app, const struct http_request *req, struct http_reply *r,
                         const char *arg)
 {
     (void)app, (void)req, (void)arg;
-    page_home(&r->body);
-    html_page_reply(r, 200);
-    r->cacheable = 1;
-    r->cache_control = "public, max-age=600";
+    fixed_page(r, page_home);
 }
 
 static void handle_about(void *app, const struct http_request *req, struct http_reply *r,
                          const char *arg)
 {
     (void)app, (void)req, (void)arg;
-    page_about(&r->body);
-    html_page_reply(r, 200);
-    r->cacheable = 1;
-    r->cache_control = "public, max-age=600";
+    fixed_page(r, page_about);
 }
 
 /* 200 when the store answers a query, 503 when not: for load balancers. */
