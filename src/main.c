@@ -85,6 +85,7 @@ static int cmd_serve(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .max_per_ip = cfg.max_per_ip,
         .client_timeout = cfg.client_timeout,
+        .max_header_bytes = cfg.max_header_bytes,
         .max_body = cfg.max_body,
         .quiet = cfg.quiet,
         .cache_bytes = cfg.cache_mb << 20,

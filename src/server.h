@@ -76,6 +76,7 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned max_per_ip;          /* 0: no cap */
     unsigned client_timeout;      /* seconds */
+    size_t max_header_bytes;      /* per-connection memory (request line + headers); 0: default */
     size_t max_body;
     int quiet;                    /* no access log */
     size_t cache_bytes;           /* response cache budget; 0: no cache */
