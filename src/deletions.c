@@ -62,11 +62,12 @@ static void *watch_thread(void *arg)
         err[0] = '\0';
         int rc = store_watch_next(w->st, w->watch, &w->cursor, POLL_MS, w->fn, w->ctx, err);
         if (rc != STORE_OK) {
+            /* Reconnect at once: a dropped connection (a restarted pooler, a
+             * terminated backend) usually comes back on the first try. */
             fprintf(stderr, "ipborg: deletion watcher: %s (reconnecting)\n", err);
             failing = 1;
             store_watch_close(w->st, w->watch);
             w->watch = NULL;
-            sleep_ms(w, RETRY_MS);
         }
     }
     return NULL;

@@ -5,8 +5,8 @@
  * stops being served by every server on the database within a second.
  *
  * The watcher holds a connection of its own. When it loses it, it logs one
- * line, tries again every second, and on success goes on from its cursor:
- * the log is durable, so no deletion is missed. */
+ * line, reconnects at once and then every second until that works, and goes
+ * on from its cursor: the log is durable, so no deletion is missed. */
 #ifndef IPBORG_DELETIONS_H
 #define IPBORG_DELETIONS_H
 
