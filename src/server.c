@@ -61,6 +61,11 @@ struct http_server {
     atomic_int in_flight;
     atomic_int open_conns;        /* connections libmicrohttpd holds now */
     unsigned port;
+    /* Bumped by every forget. A request that read the store before a forget
+     * may finish after it: it compares the count from before its handler ran
+     * with the count after it cached, and drops what it cached if they
+     * differ, so a forgotten answer never stays in the cache. */
+    atomic_uint_fast64_t forgets;
 };
 
 /* One request from its first callback to its completion. */
@@ -565,8 +570,16 @@ static size_t cache_key(const struct http_server *s, const char *path, const cha
 
 void http_server_forget(struct http_server *s, const char *path)
 {
+    atomic_fetch_add(&s->forgets, 1);
     if (s->cache)
         cache_remove_prefix(s->cache, path, strlen(path) + 1);
+}
+
+void http_server_forget_all(struct http_server *s)
+{
+    atomic_fetch_add(&s->forgets, 1);
+    if (s->cache)
+        cache_remove_prefix(s->cache, "", 0);
 }
 
 void http_server_metrics(struct http_server *s, struct buf *out)
@@ -757,6 +770,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = ex->body.len,
     };
     struct http_reply reply = {.status = 200};
+    uint_fast64_t forgets = atomic_load(&s->forgets);
     ex->route = dispatch(s, &req, &reply);
     enum MHD_Result ret;
     struct cached *e = NULL;
@@ -769,10 +783,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->status = hit.status;
         ex->bytes = hit.bytes;
         size_t cost = e->plain_len + e->gz_len + 1024;
-        if (s->cache)
+        if (s->cache && atomic_load(&s->forgets) == forgets) {
             cache_put(s->cache, key, keylen, e, cost);
-        else
+            if (atomic_load(&s->forgets) != forgets)
+                cache_remove(s->cache, key, keylen);
+        } else {
             cached_free(e);
+        }
     } else {
         ret = send_reply(c, ex, &reply);
     }

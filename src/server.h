@@ -100,6 +100,8 @@ void http_server_stop(struct http_server *s, unsigned grace_seconds);
 /* Drops every cached answer for path (all hosts, all encodings): after a
  * grid is deleted. */
 void http_server_forget(struct http_server *s, const char *path);
+/* Drops every cached answer: when deletions may have been missed. */
+void http_server_forget_all(struct http_server *s);
 
 /* Appends the server's metrics in Prometheus text format: requests by route
  * and status, a latency histogram per route, the response cache. */

@@ -285,6 +285,24 @@ int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
     WITH_CONN(st, err, st->ops->del(conn, t, id, err));
 }
 
+int store_watch_open(struct store *st, void **watch, char *err)
+{
+    *watch = NULL;
+    return st->ops->watch_open(st, watch, err);
+}
+
+int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout_ms,
+                     store_deletion_fn fn, void *ctx, char *err)
+{
+    return st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+}
+
+void store_watch_close(struct store *st, void *watch)
+{
+    if (watch)
+        st->ops->watch_close(watch);
+}
+
 /* --- random choice ---------------------------------------------------------- */
 
 /* A per-thread splitmix64 generator seeded from the kernel: cheap, lock-free,
