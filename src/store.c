@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 struct conn_slot {
     struct store *st;
@@ -408,7 +409,27 @@ static int make_salt(char *out, size_t n)
 
 /* Reads both stored salts. STORE_OK with both, STORE_NOT_FOUND with neither
  * (both NULL); a store holding only one is broken: STORE_ERROR. */
+#define SALTS_HALF (-1)   /* read_salts_once: only one of the two is stored */
+static int read_salts_once(struct store *st, void *conn, char **pub, char **sec, char *err);
+
+/* The two salts are stored by two statements, so another process starting at
+ * the same moment may be seen between them: one salt present is only an
+ * error if it stays so for a while (2 s). */
 static int read_salts(struct store *st, void *conn, char **pub, char **sec, char *err)
+{
+    for (int attempt = 0; attempt < 40; attempt++) {
+        int rc = read_salts_once(st, conn, pub, sec, err);
+        if (rc != SALTS_HALF)
+            return rc;
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    store_errf(err, "the database stores only one of the two hash-ID salts (%s, %s); "
+               "refusing to guess the other", META_PUBLIC_SALT, META_SECRET_SALT);
+    return STORE_ERROR;
+}
+
+static int read_salts_once(struct store *st, void *conn, char **pub, char **sec, char *err)
 {
     *pub = *sec = NULL;
     int a = st->ops->meta_get(conn, META_PUBLIC_SALT, pub, err);
@@ -427,9 +448,7 @@ static int read_salts(struct store *st, void *conn, char **pub, char **sec, char
     free(*pub);
     free(*sec);
     *pub = *sec = NULL;
-    store_errf(err, "the database stores only one of the two hash-ID salts (%s, %s); "
-               "refusing to guess the other", META_PUBLIC_SALT, META_SECRET_SALT);
-    return STORE_ERROR;
+    return SALTS_HALF;
 }
 
 /* Stores both salts (insert-if-absent) and reads back what is stored, which
