@@ -140,6 +140,14 @@ cmd_start() {
     touch "$dir/$MARK"
     echo "$owner" > "$dir/owner"
     if [ "$(id -u)" = 0 ]; then
+        # A root directory that others may not search (0700: seen in chroots
+        # unpacked from a mktemp -d directory) stops every unprivileged
+        # program, PostgreSQL included. Debian's / is 0755: give back the
+        # search bit (not read), and say so.
+        if [ $(( 0$(stat -c %a /) & 1 )) -eq 0 ]; then
+            echo "pg-test.sh: / is not searchable by other users ($(stat -c %A /)); adding o+x so PostgreSQL can run unprivileged" >&2
+            chmod o+x / || die "cannot make / searchable"
+        fi
         chown "$owner" "$dir" || die "cannot hand $dir to user $owner"
         runuser -u "$owner" -- test -w "$dir" ||
             die "user $owner cannot write to $dir (is a parent directory private?)"

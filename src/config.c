@@ -53,6 +53,7 @@ void config_defaults(struct config *c)
     c->max_connections = 1000;
     c->max_per_ip = 128;
     c->client_timeout = 10;
+    c->max_header_bytes = 32768;
     c->threads = 0;
     c->cache_mb = 32;
     const char *h = env("IPBORG_HOST");
@@ -78,6 +79,8 @@ void config_usage_serve(FILE *f)
         "  --max-connections N         connections in total (default 1000)\n"
         "  --max-connections-per-ip N  connections per client address; 0: no cap (default 128)\n"
         "  --client-timeout SECONDS    close connections idle this long (default 10)\n"
+        "  --max-header-bytes BYTES    memory per connection for the request line and\n"
+        "                              headers; more gets 431 (default 32768)\n"
         "  --threads N                 worker threads (default: one per core)\n"
         "  --cache-mb N                memory for finished responses, MiB; 0: none (default 32)\n"
         "  --force-salts               use HASHIDS_*_SALT even if they differ from the stored salts\n"
@@ -92,6 +95,7 @@ void config_usage_serve(FILE *f)
 enum {
     OPT_PORT = 256, OPT_HOST, OPT_DB, OPT_PUBLIC, OPT_MAX_BODY, OPT_MAX_CELLS,
     OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_TIMEOUT, OPT_THREADS, OPT_CACHE, OPT_FORCE, OPT_QUIET, OPT_HELP,
+    OPT_MAX_HEADER,
 };
 
 int config_parse_serve(struct config *c, int argc, char **argv)
@@ -106,6 +110,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         {"max-connections", required_argument, 0, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, 0, OPT_MAX_PER_IP},
         {"client-timeout", required_argument, 0, OPT_TIMEOUT},
+        {"max-header-bytes", required_argument, 0, OPT_MAX_HEADER},
         {"threads", required_argument, 0, OPT_THREADS},
         {"cache-mb", required_argument, 0, OPT_CACHE},
         {"force-salts", no_argument, 0, OPT_FORCE},
@@ -142,6 +147,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         case OPT_MAX_CONN: name = "--max-connections"; min = 1; max = 1000000; break;
         case OPT_MAX_PER_IP: name = "--max-connections-per-ip"; min = 0; max = 1000000; break;
         case OPT_TIMEOUT: name = "--client-timeout"; min = 1; max = 86400; break;
+        case OPT_MAX_HEADER: name = "--max-header-bytes"; min = 8192; max = 16 << 20; break;
         case OPT_THREADS: name = "--threads"; min = 1; max = 1024; break;
         case OPT_CACHE: name = "--cache-mb"; min = 0; max = 1 << 20; break;
         case ':':
@@ -164,6 +170,7 @@ int config_parse_serve(struct config *c, int argc, char **argv)
         case OPT_MAX_CONN: c->max_connections = (unsigned)v; break;
         case OPT_MAX_PER_IP: c->max_per_ip = (unsigned)v; break;
         case OPT_TIMEOUT: c->client_timeout = (unsigned)v; break;
+        case OPT_MAX_HEADER: c->max_header_bytes = (size_t)v; break;
         case OPT_THREADS: c->threads = (unsigned)v; break;
         case OPT_CACHE: c->cache_mb = (size_t)v; break;
         }

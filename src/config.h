@@ -22,6 +22,7 @@ struct config {
     unsigned max_connections;      /* in total */
     unsigned max_per_ip;           /* 0: no cap */
     unsigned client_timeout;       /* seconds to send a whole request */
+    size_t max_header_bytes;       /* memory per connection for request line + headers */
     unsigned threads;              /* worker threads; 0: one per core */
     size_t cache_mb;               /* response cache, MiB; 0: none */
     int quiet;                     /* no access log */

@@ -484,9 +484,7 @@ void grid_post_free(struct grid_post *p)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-/* A number as the drawing code reads it: an integer, or a real with no
- * fraction (saturated to the long long range). Anything else is refused. */
-static int draw_number(const json_t *v, long long *out)
+int grid_json_number(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
         *out = json_integer_value(v);
@@ -544,7 +542,7 @@ static int draw_block(struct buf *out, const json_t *b, size_t r, size_t col,
     if (!json_is_array(b) || json_array_size(b) < 4)
         return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
     for (size_t i = 0; i < 4; i++)
-        if (draw_number(json_array_get(b, i), &v[i]))
+        if (grid_json_number(json_array_get(b, i), &v[i]))
             return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
                         r, col, i);
     for (size_t i = 0; i < 3; i++)
@@ -584,9 +582,9 @@ static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
         border = json_integer_value(lines_on) != 0;
     else
         return fail(err, errlen, "grid_data.lines_on: expected true or false");
-    if (draw_number(json_object_get(g, "width"), &w) || w < 1)
+    if (grid_json_number(json_object_get(g, "width"), &w) || w < 1)
         return fail(err, errlen, "grid_data.width: expected an integer >= 1");
-    if (draw_number(json_object_get(g, "height"), &h) || h < 1)
+    if (grid_json_number(json_object_get(g, "height"), &h) || h < 1)
         return fail(err, errlen, "grid_data.height: expected an integer >= 1");
     if (!json_is_array(blocks))
         return fail(err, errlen, "grid_data.blocks: expected an array of rows");

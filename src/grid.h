@@ -42,4 +42,10 @@ void grid_post_free(struct grid_post *p);
 int grid_render_html(struct buf *out, const char *grid_data, size_t len,
                      const char *dom_id, char *err, size_t errlen);
 
+/* A number as stored grid data is read for drawing (HTML and PNG): an
+ * integer, or a real with no fraction (saturated to the long long range).
+ * 0 and *out, or -1 for anything else. */
+struct json_t;
+int grid_json_number(const struct json_t *v, long long *out);
+
 #endif

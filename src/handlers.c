@@ -329,24 +329,27 @@ static void handle_random(void *app, const struct http_request *req, struct http
     r->cache_control = "no-store";
 }
 
+/* A page that is the same for everyone until the next release. */
+static void fixed_page(struct http_reply *r, void (*page)(struct buf *))
+{
+    page(&r->body);
+    html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->cache_control = "public, max-age=600";
+}
+
 static void handle_home(void *app, const struct http_request *req, struct http_reply *r,
                         const char *arg)
 {
     (void)app, (void)req, (void)arg;
-    page_home(&r->body);
-    html_page_reply(r, 200);
-    r->cacheable = 1;
-    r->cache_control = "public, max-age=600";
+    fixed_page(r, page_home);
 }
 
 static void handle_about(void *app, const struct http_request *req, struct http_reply *r,
                          const char *arg)
 {
     (void)app, (void)req, (void)arg;
-    page_about(&r->body);
-    html_page_reply(r, 200);
-    r->cacheable = 1;
-    r->cache_control = "public, max-age=600";
+    fixed_page(r, page_about);
 }
 
 /* 200 when the store answers a query, 503 when not: for load balancers. */
@@ -421,6 +424,34 @@ static void handle_static(void *app, const struct http_request *req, struct http
         }
     }
     handle_not_found(app, req, r, NULL);
+}
+
+/* Every cacheable path that names a grid, as the routes below spell them. */
+void handlers_forget_deleted(void *app, const struct store_deletion *d)
+{
+    struct app *a = app;
+    struct http_server *srv = atomic_load(&a->server);
+    if (!srv)
+        return;   /* not serving yet: nothing is cached */
+    if (!d) {
+        http_server_forget_all(srv);
+        return;
+    }
+    char hash[HASHID_MAX_LEN];
+    if (d->id <= 0 || hashid_encode(a->hashid[d->table], (uint64_t)d->id, hash,
+                                    sizeof hash) < 0)
+        return;   /* no URL names it */
+    /* prefix, suffix */
+    static const char *const forms[GRID_TABLES][3][2] = {
+        [GRID_PUBLIC] = {{"/", ""}, {"/", ".png"}, {"/get/", ""}},
+        [GRID_SECRET] = {{"/secret/", ""}, {"/secret/", ".png"}, {"/get/secret/", ""}},
+    };
+    for (int i = 0; i < 3; i++) {
+        char path[HASHID_MAX_LEN + 32];
+        snprintf(path, sizeof path, "%s%s%s", forms[d->table][i][0], hash,
+                 forms[d->table][i][1]);
+        http_server_forget(srv, path);
+    }
 }
 
 const struct http_route handlers_routes[] = {

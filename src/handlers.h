@@ -27,6 +27,11 @@ struct app {
 /* GET/HEAD/POST routes of SPEC §3, ending with a NULL method. */
 extern const struct http_route handlers_routes[];
 
+/* A store_deletion_fn (store.h) with app as ctx: makes the running server
+ * forget every cached answer about the deleted grid (its page, /get answer
+ * and PNG), or, for d NULL, every cached answer. Thread-safe. */
+void handlers_forget_deleted(void *app, const struct store_deletion *d);
+
 /* The 404 page, for every path no route takes. */
 void handle_not_found(void *app, const struct http_request *req,
                       struct http_reply *reply, const char *arg);

@@ -67,6 +67,8 @@
  * after a jump. */
 #include "image.h"
 
+#include "grid.h"
+
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -116,27 +118,6 @@ struct grid {
     struct block *blocks;        /* h rows of w, row 0 at the top; malloc'd */
 };
 
-/* An integer, or a real with no fraction (saturated to long long). */
-static int read_number(const json_t *v, long long *out)
-{
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return 0;
-    }
-    if (!json_is_real(v))
-        return -1;
-    double d = json_real_value(v);
-    if (!isfinite(d) || d != floor(d))
-        return -1;
-    if (d >= 9223372036854775807.0)
-        *out = LLONG_MAX;
-    else if (d <= -9223372036854775808.0)
-        *out = LLONG_MIN;
-    else
-        *out = (long long)d;
-    return 0;
-}
-
 static int read_block(const json_t *b, size_t r, size_t c, struct block *out,
                       char *err, size_t errlen)
 {
@@ -144,7 +125,7 @@ static int read_block(const json_t *b, size_t r, size_t c, struct block *out,
     if (!json_is_array(b) || json_array_size(b) < 4)
         return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, c);
     for (size_t i = 0; i < 4; i++)
-        if (read_number(json_array_get(b, i), &v[i]))
+        if (grid_json_number(json_array_get(b, i), &v[i]))
             return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
                         r, c, i);
     for (size_t i = 0; i < 3; i++)
@@ -169,13 +150,13 @@ static int read_grid(const json_t *root, struct grid *g, char *err, size_t errle
     long long w, h, flag;
     if (json_is_boolean(lines_on))
         g->lines = json_is_true(lines_on);
-    else if (!read_number(lines_on, &flag))
+    else if (!grid_json_number(lines_on, &flag))
         g->lines = flag != 0;       /* legacy 0/1, maybe read as a real */
     else
         return fail(err, errlen, "grid_data.lines_on: expected true or false");
-    if (read_number(json_object_get(root, "width"), &w) || w < 1)
+    if (grid_json_number(json_object_get(root, "width"), &w) || w < 1)
         return fail(err, errlen, "grid_data.width: expected an integer >= 1");
-    if (read_number(json_object_get(root, "height"), &h) || h < 1)
+    if (grid_json_number(json_object_get(root, "height"), &h) || h < 1)
         return fail(err, errlen, "grid_data.height: expected an integer >= 1");
     if (w > IMAGE_MAX_BLOCKS || h > IMAGE_MAX_BLOCKS)
         return fail(err, errlen, "grid_data: more than %u blocks on a side", IMAGE_MAX_BLOCKS);

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "backup.h"
 #include "config.h"
+#include "deletions.h"
 #include "handlers.h"
 #include "hashid.h"
 #include "migrate.h"
@@ -30,6 +32,7 @@ static void usage(FILE *f)
         "  serve      run the web service (ipborg serve --help)\n"
         "  migrate    copy every grid between two databases:\n"
         "             ipborg migrate --from URL --to URL [--replace]\n"
+        "  delete     remove one grid: ipborg delete [--secret] [--yes] --db-url URL HASHID\n"
         "  export     write every grid as JSON Lines: ipborg export --db-url URL > FILE\n"
         "  import     load such a file: ipborg import --db-url URL [--replace] < FILE\n"
         "  stats      grids, bytes and dates per table: ipborg stats --db-url URL\n"
@@ -82,6 +85,16 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before serving: from here on every deletion makes the server forget
+     * the grid's cached answers. */
+    struct deletions_watcher *watcher =
+        deletions_watch_start(st, handlers_forget_deleted, &app, err);
+    if (!watcher) {
+        fprintf(stderr, "ipborg serve: cannot follow deletions: %s\n", err);
+        store_close(st);
+        return 1;
+    }
+
     struct http_server_opts o = {
         .host = cfg.host,
         .port = cfg.port,
@@ -89,6 +102,7 @@ static int cmd_serve(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .max_per_ip = cfg.max_per_ip,
         .client_timeout = cfg.client_timeout,
+        .max_header_bytes = cfg.max_header_bytes,
         .max_body = cfg.max_body,
         .quiet = cfg.quiet,
         .cache_bytes = cfg.cache_mb << 20,
@@ -112,9 +126,12 @@ static int cmd_serve(int argc, char **argv)
         sigwait(&stop_signals, &sig);
         fprintf(stderr, "ipborg: %s received, finishing requests in flight\n",
                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+        deletions_watch_stop(watcher);   /* it uses srv: stop it first */
+        watcher = NULL;
         http_server_stop(srv, 10);
         rc = 0;
     }
+    deletions_watch_stop(watcher);
     store_close(st);
     hashid_free(app.hashid[GRID_PUBLIC]);
     hashid_free(app.hashid[GRID_SECRET]);
@@ -184,6 +201,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "delete"))
+        return admin_delete_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "export") || !strcmp(cmd, "import") || !strcmp(cmd, "stats"))
         return backup_command(argc - 1, argv + 1);
     fprintf(stderr, "ipborg: unknown command '%s' (see ipborg --help)\n", cmd);

@@ -59,7 +59,13 @@ struct http_server {
     atomic_int stopping;
     struct http_server_opts o;
     atomic_int in_flight;
+    atomic_int open_conns;        /* connections libmicrohttpd holds now */
     unsigned port;
+    /* Bumped by every forget. A request that read the store before a forget
+     * may finish after it: it compares the count from before its handler ran
+     * with the count after it cached, and drops what it cached if they
+     * differ, so a forgotten answer never stays in the cache. */
+    atomic_uint_fast64_t forgets;
 };
 
 /* One request from its first callback to its completion. */
@@ -98,6 +104,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
     struct http_server *s = cls;
     struct tracked_conn *t = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->open_conns, 1);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&s->open_conns, 1);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -560,8 +570,16 @@ static size_t cache_key(const struct http_server *s, const char *path, const cha
 
 void http_server_forget(struct http_server *s, const char *path)
 {
+    atomic_fetch_add(&s->forgets, 1);
     if (s->cache)
         cache_remove_prefix(s->cache, path, strlen(path) + 1);
+}
+
+void http_server_forget_all(struct http_server *s)
+{
+    atomic_fetch_add(&s->forgets, 1);
+    if (s->cache)
+        cache_remove_prefix(s->cache, "", 0);
 }
 
 void http_server_metrics(struct http_server *s, struct buf *out)
@@ -649,6 +667,31 @@ static enum MHD_Result reply_too_large(struct http_server *s, struct MHD_Connect
     return ret;
 }
 
+/* The total connection cap. libmicrohttpd itself, at its limit, stops
+ * accepting: a client beyond it would wait in the listen backlog with no
+ * answer. So libmicrohttpd's limit is set a little above --max-connections
+ * (conn_headroom) and a request on a connection beyond the cap gets a clear
+ * 503, queued on the first call so that the connection is closed after it. */
+static unsigned conn_headroom(unsigned max_connections)
+{
+    unsigned h = max_connections / 8;
+    return h < 8 ? 8 : h;
+}
+
+static enum MHD_Result reply_busy(struct http_server *s, struct MHD_Connection *c,
+                                  struct exchange *ex, const char *method, const char *url)
+{
+    struct http_reply r = {.status = 503};
+    http_reply_text(&r, 503, "text/plain; charset=utf-8",
+                    "too many connections; try again shortly\n");
+    r.cache_control = "no-store";
+    ex->too_large = 1;   /* nothing more to do for this request */
+    enum MHD_Result ret = send_reply(c, ex, &r);
+    reply_free(&r);
+    log_exchange(s, ex, method, url);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -666,6 +709,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->route = s->nroutes;
         atomic_fetch_add(&s->in_flight, 1);
         *req_cls = ex;
+        if ((unsigned)atomic_load(&s->open_conns) > s->o.max_connections)
+            return reply_busy(s, c, ex, method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
@@ -725,6 +770,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = ex->body.len,
     };
     struct http_reply reply = {.status = 200};
+    uint_fast64_t forgets = atomic_load(&s->forgets);
     ex->route = dispatch(s, &req, &reply);
     enum MHD_Result ret;
     struct cached *e = NULL;
@@ -737,10 +783,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->status = hit.status;
         ex->bytes = hit.bytes;
         size_t cost = e->plain_len + e->gz_len + 1024;
-        if (s->cache)
+        if (s->cache && atomic_load(&s->forgets) == forgets) {
             cache_put(s->cache, key, keylen, e, cost);
-        else
+            if (atomic_load(&s->forgets) != forgets)
+                cache_remove(s->cache, key, keylen);
+        } else {
             cached_free(e);
+        }
     } else {
         ret = send_reply(c, ex, &reply);
     }
@@ -847,16 +896,18 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first: it covers the other options */
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections + conn_headroom(o->max_connections),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, o->client_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(o->max_header_bytes ? o->max_header_bytes : 32768),
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {

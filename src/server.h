@@ -76,6 +76,7 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned max_per_ip;          /* 0: no cap */
     unsigned client_timeout;      /* seconds */
+    size_t max_header_bytes;      /* per-connection memory (request line + headers); 0: default */
     size_t max_body;
     int quiet;                    /* no access log */
     size_t cache_bytes;           /* response cache budget; 0: no cache */
@@ -99,6 +100,8 @@ void http_server_stop(struct http_server *s, unsigned grace_seconds);
 /* Drops every cached answer for path (all hosts, all encodings): after a
  * grid is deleted. */
 void http_server_forget(struct http_server *s, const char *path);
+/* Drops every cached answer: when deletions may have been missed. */
+void http_server_forget_all(struct http_server *s);
 
 /* Appends the server's metrics in Prometheus text format: requests by route
  * and status, a latency histogram per route, the response cache. */

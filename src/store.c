@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 struct conn_slot {
     struct store *st;
@@ -285,6 +286,24 @@ int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
     WITH_CONN(st, err, st->ops->del(conn, t, id, err));
 }
 
+int store_watch_open(struct store *st, void **watch, char *err)
+{
+    *watch = NULL;
+    return st->ops->watch_open(st, watch, err);
+}
+
+int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout_ms,
+                     store_deletion_fn fn, void *ctx, char *err)
+{
+    return st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+}
+
+void store_watch_close(struct store *st, void *watch)
+{
+    if (watch)
+        st->ops->watch_close(watch);
+}
+
 /* --- random choice ---------------------------------------------------------- */
 
 /* A per-thread splitmix64 generator seeded from the kernel: cheap, lock-free,
@@ -396,7 +415,27 @@ static int make_salt(char *out, size_t n)
 
 /* Reads both stored salts. STORE_OK with both, STORE_NOT_FOUND with neither
  * (both NULL); a store holding only one is broken: STORE_ERROR. */
+#define SALTS_HALF (-1)   /* read_salts_once: only one of the two is stored */
+static int read_salts_once(struct store *st, void *conn, char **pub, char **sec, char *err);
+
+/* The two salts are stored by two statements, so another process starting at
+ * the same moment may be seen between them: one salt present is only an
+ * error if it stays so for a while (2 s). */
 static int read_salts(struct store *st, void *conn, char **pub, char **sec, char *err)
+{
+    for (int attempt = 0; attempt < 40; attempt++) {
+        int rc = read_salts_once(st, conn, pub, sec, err);
+        if (rc != SALTS_HALF)
+            return rc;
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    store_errf(err, "the database stores only one of the two hash-ID salts (%s, %s); "
+               "refusing to guess the other", META_PUBLIC_SALT, META_SECRET_SALT);
+    return STORE_ERROR;
+}
+
+static int read_salts_once(struct store *st, void *conn, char **pub, char **sec, char *err)
 {
     *pub = *sec = NULL;
     int a = st->ops->meta_get(conn, META_PUBLIC_SALT, pub, err);
@@ -415,9 +454,7 @@ static int read_salts(struct store *st, void *conn, char **pub, char **sec, char
     free(*pub);
     free(*sec);
     *pub = *sec = NULL;
-    store_errf(err, "the database stores only one of the two hash-ID salts (%s, %s); "
-               "refusing to guess the other", META_PUBLIC_SALT, META_SECRET_SALT);
-    return STORE_ERROR;
+    return SALTS_HALF;
 }
 
 /* Stores both salts (insert-if-absent) and reads back what is stored, which

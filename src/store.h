@@ -75,6 +75,17 @@ struct store_stats {
  * returns STORE_ERROR with err left as the callback wrote it, if it did). */
 typedef int (*store_scan_fn)(void *ctx, const struct grid_record *rec, char *err);
 
+/* One entry of the deletion log (see del and watch_next). */
+struct store_deletion {
+    int64_t seq;            /* position in the log; grows in commit order */
+    enum grid_table table;
+    int64_t id;
+};
+
+/* Callback of watch_next: d is one deletion (valid during the call), or NULL
+ * when deletions may have been missed: forget every grid. */
+typedef void (*store_deletion_fn)(void *ctx, const struct store_deletion *d);
+
 /* The backend interface. conn is the backend's own per-thread connection.
  * Unless said otherwise, each function is one short transaction of its own. */
 struct store_ops {
@@ -118,8 +129,30 @@ struct store_ops {
     int (*meta_get)(void *conn, const char *key, char **value, char *err);
     int (*meta_set)(void *conn, const char *key, const char *value, char *err);
 
-    /* Removes one row. STORE_NOT_FOUND if absent. */
+    /* Removes one row and, in the same transaction, appends (table, id, time)
+     * to ipborg_deleted, the deletion log that every server follows (watch_*
+     * below). Deletions are serialised, so seq in the log grows in commit
+     * order; PostgreSQL also NOTIFYs channel ipborg_deleted at commit.
+     * STORE_NOT_FOUND if absent (then nothing is written). */
     int (*del)(void *conn, enum grid_table t, int64_t id, char *err);
+
+    /* Following the deletion log (deletions.c runs one watcher per server).
+     * watch_open makes a connection of its own, apart from the per-thread
+     * ones (PostgreSQL: it LISTENs on ipborg_deleted).
+     * watch_next: with *cursor < 0, sets *cursor to the newest seq of the log
+     * (0 when empty) and returns. Otherwise calls fn for each deletion with
+     * seq > *cursor, in seq order, advancing *cursor; when there is none, it
+     * waits up to timeout_ms for a sign of one (PostgreSQL: a notification;
+     * SQLite: a sleep, then PRAGMA data_version) and looks once more. If the
+     * log's newest seq is below *cursor (the log was dropped and recreated),
+     * calls fn(ctx, NULL), "some may have been missed", and moves *cursor
+     * there. On STORE_UNAVAILABLE or STORE_ERROR close the watch and open a
+     * new one: the log is durable, so going on from the cursor misses
+     * nothing. */
+    int (*watch_open)(struct store *st, void **watch, char *err);
+    int (*watch_next)(void *watch, int64_t *cursor, int timeout_ms,
+                      store_deletion_fn fn, void *ctx, char *err);
+    void (*watch_close)(void *watch);
 
     /* Streams every row of table t in id order (migrate, export). */
     int (*scan)(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err);
@@ -184,6 +217,13 @@ int store_max_id(struct store *st, enum grid_table t, int64_t *max_id, char *err
 int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err);
 int store_delete(struct store *st, enum grid_table t, int64_t id, char *err);
 int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err);
+
+/* The deletion log (ops watch_*), on a connection owned by the caller's
+ * watch, not the thread's. */
+int store_watch_open(struct store *st, void **watch, char *err);
+int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout_ms,
+                     store_deletion_fn fn, void *ctx, char *err);
+void store_watch_close(struct store *st, void *watch);
 
 /* Salts (SPEC §2). env_public / env_secret: the environment's values or NULL.
  * force: serve --force-salts. On success *pub and *sec are malloc'd. Refuses

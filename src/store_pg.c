@@ -33,6 +33,20 @@
  * lock_timeout 4 s for the session (a wait for a lock says so, rather than
  * "statement timeout"). The bulk load turns both off for its transaction only.
  *
+ * Deletions. del runs one transaction: take a transaction-scoped advisory
+ * lock (so deletions commit one at a time, in the order of their seq), delete
+ * the row, append (seq = max(seq) + 1, table, id, now()) to
+ *
+ *   ipborg_deleted(seq BIGINT PRIMARY KEY, tbl TEXT NOT NULL, id BIGINT NOT NULL,
+ *                  deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())
+ *
+ * and pg_notify('ipborg_deleted'), which PostgreSQL delivers at commit. No
+ * sequence: seq is taken under the lock, so it can never be assigned out of
+ * commit order (a sequence could, and a watcher would then skip an entry).
+ * A server's watch connection LISTENs, waits on the socket for a notification
+ * or its timeout, and then reads the log past its cursor; the notification
+ * only makes that fast, the log makes it exact, also across reconnects.
+ *
  * Scan. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE READ
  * transaction, so the rows are one snapshot and the callback may run other
  * statements on the same connection (they join that read-only transaction).
@@ -68,8 +82,10 @@
 #include "store.h"
 #include "buf.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +93,7 @@
 #define COPY_CHUNK (64 * 1024)            /* bytes per PQputCopyData */
 #define SCAN_BATCH_BYTES (16u << 20)      /* aim of one FETCH's size */
 #define SCHEMA_LOCK_KEY "7597130836136853042"   /* pg_advisory_xact_lock key */
+#define DELETE_LOCK_KEY "7597130836136853043"   /* serialises deletions */
 
 /* --- the statements ---------------------------------------------------------- */
 
@@ -119,6 +136,13 @@ enum stmt {
     S_FETCH_10,
     S_FETCH_1,
     S_CLOSE,
+    S_DEL_LOG,                    /* per table: two slots */
+    S_DEL_LOG_LAST_ = S_DEL_LOG + 1,
+    S_DEL_LOCK,
+    S_NOTIFY,
+    S_LISTEN,
+    S_WATCH,
+    S_CREATE_DELETED,
     S_META_PUT,
     S_STATS,            /* two slots */
     S_STATS_SECRET_,
@@ -173,7 +197,8 @@ static const char *const sql[N_STMT] = {
     [S_SET_READONLY] = "SET default_transaction_read_only = on",
     [S_SCHEMA_PRESENT] = "SELECT to_regclass('public.public_grids') IS NOT NULL"
                          " AND to_regclass('public.secret_grids') IS NOT NULL"
-                         " AND to_regclass('public.ipborg_meta') IS NOT NULL",
+                         " AND to_regclass('public.ipborg_meta') IS NOT NULL"
+                         " AND to_regclass('public.ipborg_deleted') IS NOT NULL",
     [S_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
     [S_BEGIN] = "BEGIN",
     [S_BEGIN_SCAN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -193,6 +218,18 @@ static const char *const sql[N_STMT] = {
     [S_FETCH_10] = "FETCH 10 FROM ipborg_scan",
     [S_FETCH_1] = "FETCH 1 FROM ipborg_scan",
     [S_CLOSE] = "CLOSE ipborg_scan",
+    PER_TABLE(S_DEL_LOG, "INSERT INTO public.ipborg_deleted (seq, tbl, id) "
+              "SELECT coalesce(max(seq), 0) + 1, '", "', $1::bigint FROM public.ipborg_deleted"),
+    [S_DEL_LOCK] = "SELECT pg_advisory_xact_lock(" DELETE_LOCK_KEY ")",
+    [S_NOTIFY] = "SELECT pg_notify('ipborg_deleted', '')",
+    [S_LISTEN] = "LISTEN ipborg_deleted",
+    /* The entries past the cursor, and always the newest one, so that a log
+     * that went backwards shows. */
+    [S_WATCH] = "SELECT seq, tbl, id FROM public.ipborg_deleted WHERE seq > $1::bigint"
+                " OR seq = (SELECT max(seq) FROM public.ipborg_deleted) ORDER BY seq LIMIT 1000",
+    [S_CREATE_DELETED] = "CREATE TABLE IF NOT EXISTS public.ipborg_deleted"
+                         " (seq BIGINT PRIMARY KEY, tbl TEXT NOT NULL, id BIGINT NOT NULL,"
+                         " deleted_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     [S_META_PUT] = "INSERT INTO public.ipborg_meta (key, value) VALUES ($1, $2)"
                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
     PER_TABLE(S_STATS, "SELECT count(*), coalesce(sum(coalesce(octet_length(ipb_version), 0)"
@@ -399,7 +436,8 @@ static int ensure_schema(struct pg_conn *c, char *err)
     if (present)
         return STORE_OK;
     static const enum stmt steps[] = {S_BEGIN, S_SCHEMA_LOCK, S_CREATE + GRID_PUBLIC,
-                                      S_CREATE + GRID_SECRET, S_CREATE_META, S_COMMIT};
+                                      S_CREATE + GRID_SECRET, S_CREATE_META,
+                                      S_CREATE_DELETED, S_COMMIT};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         rc = run(c, steps[i], 0, NULL, NULL, err);
         if (rc != STORE_OK) {
@@ -644,13 +682,125 @@ static int pg_del(void *conn, enum grid_table t, int64_t id, char *err)
     struct pg_conn *c = conn;
     if (refuse_readonly(c, "delete a grid", err))
         return STORE_ERROR;
-    PGresult *res;
-    int rc = run_id(c, S_DEL + t, id, &res, err);
+    if (c->in_load) {
+        store_errf(err, "cannot delete a grid during a load");
+        return STORE_ERROR;
+    }
+    int rc = run(c, S_BEGIN, 0, NULL, NULL, err);
     if (rc != STORE_OK)
         return rc;
-    rc = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_NOT_FOUND : STORE_OK;
-    PQclear(res);
+    rc = run(c, S_DEL_LOCK, 0, NULL, NULL, err);
+    PGresult *res;
+    if (rc == STORE_OK && (rc = run_id(c, S_DEL + t, id, &res, err)) == STORE_OK) {
+        if (strcmp(PQcmdTuples(res), "0") == 0)
+            rc = STORE_NOT_FOUND;
+        PQclear(res);
+    }
+    if (rc == STORE_OK)
+        rc = run_id(c, S_DEL_LOG + t, id, NULL, err);
+    if (rc == STORE_OK)
+        rc = run(c, S_NOTIFY, 0, NULL, NULL, err);
+    if (rc == STORE_OK)
+        return run(c, S_COMMIT, 0, NULL, NULL, err);
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        run(c, S_ROLLBACK, 0, NULL, NULL, NULL);
     return rc;
+}
+
+/* --- the deletion log ---------------------------------------------------------------- */
+
+static int pg_watch_open(struct store *st, void **watch, char *err)
+{
+    *watch = NULL;
+    void *conn = NULL;
+    int rc = pg_connect(st, store_flags(st), &conn, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = run(conn, S_LISTEN, 0, NULL, NULL, err);
+    if (rc != STORE_OK) {
+        pg_disconnect(conn);
+        return rc;
+    }
+    *watch = conn;
+    return STORE_OK;
+}
+
+static void pg_watch_close(void *watch)
+{
+    pg_disconnect(watch);
+}
+
+/* Drops the notifications libpq has read; 1 if there were any. */
+static int drain_notifies(struct pg_conn *c)
+{
+    int any = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        PQfreemem(n);
+        any = 1;
+    }
+    return any;
+}
+
+/* One look at the log past *cursor (see watch_next in store.h); *seen counts
+ * the deletions passed to fn. */
+static int watch_look(struct pg_conn *c, int64_t *cursor, store_deletion_fn fn, void *ctx,
+                      int *seen, char *err)
+{
+    *seen = 0;
+    int64_t from = *cursor < 0 ? INT64_MAX : *cursor, newest = 0;
+    PGresult *res;
+    int rc = run_id(c, S_WATCH, from, &res, err);
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct store_deletion d = {.seq = value_i64(res, i, 0), .id = value_i64(res, i, 2)};
+        newest = d.seq;
+        if (d.seq <= from)
+            continue;
+        const char *tbl = PQgetvalue(res, i, 1);
+        d.table = strcmp(tbl, "secret_grids") == 0 ? GRID_SECRET : GRID_PUBLIC;
+        if (!strcmp(tbl, "public_grids") || !strcmp(tbl, "secret_grids"))
+            fn(ctx, &d);
+        *cursor = d.seq;
+        (*seen)++;
+    }
+    PQclear(res);
+    if (*cursor < 0) {
+        *cursor = newest;
+    } else if (*seen == 0 && newest < *cursor) {
+        fn(ctx, NULL);   /* the log went backwards: it was recreated */
+        *cursor = newest;
+    }
+    return STORE_OK;
+}
+
+static int pg_watch_next(void *watch, int64_t *cursor, int timeout_ms,
+                         store_deletion_fn fn, void *ctx, char *err)
+{
+    struct pg_conn *c = watch;
+    int seen = 0;
+    int starting = *cursor < 0;
+    int rc = watch_look(c, cursor, fn, ctx, &seen, err);
+    /* A notification read along with the look may be for a commit the look
+     * did not see yet: then look again at once rather than wait. */
+    if (drain_notifies(c) || rc != STORE_OK || seen || starting)
+        return rc;
+    struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+    if (p.fd < 0)
+        return fail(c, NULL, err);
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+        store_errf(err, "PostgreSQL unavailable: cannot wait for notifications: %s",
+                   strerror(errno));
+        return STORE_UNAVAILABLE;
+    }
+    if (n > 0 && !PQconsumeInput(c->pg))
+        return fail(c, NULL, err);
+    drain_notifies(c);
+    /* Look after a timeout too: it costs one index probe, catches anything a
+     * lost notification would hide, and finds a dead connection. */
+    return watch_look(c, cursor, fn, ctx, &seen, err);
 }
 
 /* --- ipborg_meta --------------------------------------------------------------------- */
@@ -1025,6 +1175,9 @@ const struct store_ops store_pg_ops = {
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,
     .del = pg_del,
+    .watch_open = pg_watch_open,
+    .watch_next = pg_watch_next,
+    .watch_close = pg_watch_close,
     .scan = pg_scan,
     .load_begin = pg_load_begin,
     .load_row = pg_load_row,

@@ -21,6 +21,8 @@
  *
  *   ipborg_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     salts, schema version
  *   ipborg_seq(name TEXT PRIMARY KEY, last_id INTEGER NOT NULL) one row per grid table
+ *   ipborg_deleted(seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,
+ *     id INTEGER NOT NULL, deleted_at TEXT NOT NULL)           the deletion log
  *
  * The id sequence. SQLite without AUTOINCREMENT hands out max(rowid) + 1, so
  * after the newest grid is deleted its id would come back, and the URL of the
@@ -36,6 +38,13 @@
  * with journal_mode=WAL + synchronous=FULL a commit is on disk (fsync of the
  * WAL) before it returns. The one exception to "never reused" is the bulk
  * load, which by SPEC §6 leaves next = max(id) + 1.
+ *
+ * The deletion log. del deletes the row and appends to ipborg_deleted in one
+ * BEGIN IMMEDIATE transaction; SQLite has one writer at a time, so seq order
+ * is commit order. Every server on the file follows the log with a watch
+ * connection of its own: PRAGMA data_version tells it cheaply whether another
+ * connection committed anything since it last looked, and only then does it
+ * read the log past its cursor (an index walk on seq).
  *
  * Read-only connections (STORE_READONLY: migrate's source, export, stats)
  * open the file with SQLITE_OPEN_READONLY and write nothing at all: no journal
@@ -55,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -69,7 +79,9 @@ enum stmt_kind {
     S_BEGIN, S_BEGIN_IMMEDIATE, S_COMMIT, S_ROLLBACK,
     S_GET, S_GRID_DATA, S_COUNT, S_MAX, S_EXISTS, S_NTH, S_DEL,
     S_NEXT_ID, S_INSERT_NEW, S_INSERT_LOAD, S_SEQ_RAISE, S_SEQ_SET,
-    S_META_GET, S_META_SET, S_META_PUT, S_STATS,
+    S_META_GET, S_META_SET,
+    S_LOG_DELETE, S_WATCH, S_DATA_VERSION,
+    S_META_PUT, S_STATS,
     S_KINDS
 };
 
@@ -100,6 +112,13 @@ static const char *const stmt_sql[S_KINDS] = {
                   "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
     [S_META_GET] = "SELECT value FROM ipborg_meta WHERE key = ?1",
     [S_META_SET] = "INSERT OR IGNORE INTO ipborg_meta(key, value) VALUES(?1, ?2)",
+    [S_LOG_DELETE] = "INSERT INTO ipborg_deleted(tbl, id, deleted_at) "
+                     "VALUES('$T', ?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    /* The entries past the cursor, and always the newest one, so that a log
+     * that went backwards shows. */
+    [S_WATCH] = "SELECT seq, tbl, id FROM ipborg_deleted WHERE seq > ?1 "
+                "OR seq = (SELECT max(seq) FROM ipborg_deleted) ORDER BY seq LIMIT 1000",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_META_PUT] = "INSERT INTO ipborg_meta(key, value) VALUES(?1, ?2) "
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     /* Bytes, not characters: length() of a TEXT counts characters. */
@@ -307,7 +326,7 @@ static int column_exists(struct sconn *c, const char *table, const char *col, in
 static int schema_complete(struct sconn *c, int *yes, char *err)
 {
     static const char *const tables[] = {"public_grids", "secret_grids", "ipborg_meta",
-                                         "ipborg_seq"};
+                                         "ipborg_seq", "ipborg_deleted"};
     *yes = 0;
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         int there = 0;
@@ -359,7 +378,10 @@ static int schema_create(struct sconn *c, char *err)
                       "INSERT OR IGNORE INTO ipborg_seq(name, last_id) "
                       "SELECT 'public_grids', coalesce(max(id), 0) FROM public_grids;"
                       "INSERT OR IGNORE INTO ipborg_seq(name, last_id) "
-                      "SELECT 'secret_grids', coalesce(max(id), 0) FROM secret_grids;",
+                      "SELECT 'secret_grids', coalesce(max(id), 0) FROM secret_grids;"
+                      "CREATE TABLE IF NOT EXISTS ipborg_deleted(seq INTEGER PRIMARY KEY "
+                      "AUTOINCREMENT, tbl TEXT NOT NULL, id INTEGER NOT NULL, "
+                      "deleted_at TEXT NOT NULL);",
                       err, "cannot create ipborg's tables");
     return tx_end(c, own, rc, err, "cannot commit the new tables");
 }
@@ -835,11 +857,134 @@ static int sqlite_del(void *conn, enum grid_table t, int64_t id, char *err)
         sqlite3_bind_int64(seq, 1, id);
         status = run(c, seq, err, what);
     }
+    sqlite3_stmt *log = NULL;
+    if (status == STORE_OK && (log = stmt_get(c, S_LOG_DELETE, t, &status, err))) {
+        sqlite3_bind_int64(log, 1, id);
+        status = run(c, log, err, what);
+    }
     if (status == STORE_NOT_FOUND) {
         tx_end(c, own, STORE_ERROR, err, what);   /* nothing to keep: roll back */
         return STORE_NOT_FOUND;
     }
     return tx_end(c, own, status, err, what);
+}
+
+/* --- the deletion log ----------------------------------------------------------------- */
+
+struct swatch {
+    struct sconn *c;
+    int64_t data_version;
+    int looked;                 /* data_version holds what the last look saw */
+};
+
+static int sqlite_watch_open(struct store *st, void **watch, char *err)
+{
+    *watch = NULL;
+    struct swatch *w = calloc(1, sizeof *w);
+    if (!w) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    void *conn = NULL;
+    int rc = sqlite_connect(st, store_flags(st), &conn, err);
+    if (rc != STORE_OK) {
+        free(w);
+        return rc;
+    }
+    w->c = conn;
+    *watch = w;
+    return STORE_OK;
+}
+
+static void sqlite_watch_close(void *watch)
+{
+    struct swatch *w = watch;
+    if (!w)
+        return;
+    sqlite_disconnect(w->c);
+    free(w);
+}
+
+static enum grid_table table_of(const unsigned char *name, int *ok)
+{
+    *ok = 1;
+    if (name && !strcmp((const char *)name, "public_grids"))
+        return GRID_PUBLIC;
+    if (name && !strcmp((const char *)name, "secret_grids"))
+        return GRID_SECRET;
+    *ok = 0;
+    return GRID_PUBLIC;
+}
+
+/* One look at the log past *cursor (see watch_next in store.h); *seen counts
+ * the deletions passed to fn. Skipped when no other connection has committed
+ * anything since the last look. */
+static int watch_look(struct swatch *w, int64_t *cursor, store_deletion_fn fn, void *ctx,
+                      int *seen, char *err)
+{
+    struct sconn *c = w->c;
+    *seen = 0;
+    /* Read before the log: a commit after this read changes data_version, so
+     * the next look cannot skip it. */
+    int64_t version = 0;
+    int status = query_ints(c, S_DATA_VERSION, GRID_PUBLIC, 0, 0, &version, NULL, err,
+                            "cannot read data_version of");
+    if (status != STORE_OK)
+        return status;
+    if (*cursor >= 0 && w->looked && version == w->data_version)
+        return STORE_OK;
+    w->data_version = version;
+    sqlite3_stmt *s = stmt_get(c, S_WATCH, GRID_PUBLIC, &status, err);
+    if (!s)
+        return status;
+    int64_t from = *cursor < 0 ? INT64_MAX : *cursor, newest = 0;
+    sqlite3_bind_int64(s, 1, from);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_deletion d = {.seq = sqlite3_column_int64(s, 0),
+                                   .id = sqlite3_column_int64(s, 2)};
+        newest = d.seq;
+        if (d.seq <= from)
+            continue;
+        int ok;
+        d.table = table_of(sqlite3_column_text(s, 1), &ok);
+        if (ok)
+            fn(ctx, &d);
+        *cursor = d.seq;
+        (*seen)++;
+    }
+    if (rc != SQLITE_DONE)
+        status = fail(c, rc, err, "cannot read the deletion log");
+    sqlite3_reset(s);
+    if (status != STORE_OK)
+        return status;
+    if (*cursor < 0) {
+        *cursor = newest;
+    } else if (*seen == 0 && newest < *cursor) {
+        fn(ctx, NULL);   /* the log went backwards: it was recreated */
+        *cursor = newest;
+    }
+    /* A look reads at most 1000 entries: if it was full, more may be due
+     * whatever data_version says. */
+    w->looked = *seen < 1000;
+    return STORE_OK;
+}
+
+static int sqlite_watch_next(void *watch, int64_t *cursor, int timeout_ms,
+                             store_deletion_fn fn, void *ctx, char *err)
+{
+    struct swatch *w = watch;
+    int seen = 0;
+    int starting = *cursor < 0;
+    int rc = watch_look(w, cursor, fn, ctx, &seen, err);
+    if (rc != STORE_OK || seen || starting)
+        return rc;
+    if (timeout_ms > 0) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    return watch_look(w, cursor, fn, ctx, &seen, err);
 }
 
 /* --- bulk load ------------------------------------------------------------------------ */
@@ -966,6 +1111,9 @@ const struct store_ops store_sqlite_ops = {
     .meta_get = sqlite_meta_get,
     .meta_set = sqlite_meta_set,
     .del = sqlite_del,
+    .watch_open = sqlite_watch_open,
+    .watch_next = sqlite_watch_next,
+    .watch_close = sqlite_watch_close,
     .scan = sqlite_scan,
     .load_begin = sqlite_load_begin,
     .load_row = sqlite_load_row,

@@ -569,3 +569,33 @@ def etags_304_and_gzip(backend):
         # Answers that change are not cached.
         for path in ["/random", "/nothing-here"]:
             ok("etag" not in s.get(path)[1], "no ETag on " + path)
+
+
+@test
+def servers_starting_together_agree_on_salts(backend):
+    # Four servers start at the same moment on an empty database with no salts
+    # in the environment: one set of random salts wins and all use it.
+    db = fresh_db(backend)
+    servers = []
+    errors = []
+
+    def start():
+        try:
+            servers.append(Server(db, salts=None))
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+    ts = [threading.Thread(target=start) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    try:
+        eq(errors, [], "every server started")
+        st, _, d = servers[0].post(read_vector("posts", "valid_01.json"))
+        eq(st, 200)
+        path = path_of(json.loads(d)["url"])
+        for s in servers:
+            eq(s.get("/get" + path)[0], 200, "same salts everywhere")
+    finally:
+        for s in servers:
+            s.stop()

@@ -5,7 +5,9 @@
  * not skip: a backend that was never run is not a tested backend.
  *
  * Every test gets a database of its own (CREATE DATABASE through an admin
- * connection to the given URL), dropped afterwards, and opens its store on it. */
+ * connection to the given URL), dropped afterwards, and opens its store on it.
+ * The deletion-log tests check the log, its NOTIFY, its order under concurrent
+ * deletes, and that a watch goes on from its cursor after a lost connection. */
 #include "unit.h"
 
 #include "store.h"
@@ -1047,6 +1049,203 @@ static void test_concurrent_puts(void **state)
     assert_int_equal(rows_of(f, GRID_PUBLIC), PUT_THREADS * PUTS_EACH);
 }
 
+/* --- the deletion log ------------------------------------------------------------------ */
+
+struct seen_log {
+    int n, resets;
+    struct store_deletion d[64];
+};
+
+static void collect(void *ctx, const struct store_deletion *d)
+{
+    struct seen_log *s = ctx;
+    if (!d) {
+        s->resets++;
+        return;
+    }
+    assert_true(s->n < 64);
+    s->d[s->n++] = *d;
+}
+
+/* Looks until n deletions have come (or 50 empty looks). */
+static void watch_until(struct fixture *f, void *w, int64_t *cursor, struct seen_log *s, int n)
+{
+    for (int i = 0; i < 50 && s->n < n; i++)
+        OK(store_watch_next(f->st, w, cursor, 20, collect, s, err));
+}
+
+static void test_deletion_log(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f, 0);
+    assert_value(f, COLUMNS_OF("ipborg_deleted"),
+                 "seq bigint NO - | tbl text NO - | id bigint NO - | "
+                 "deleted_at timestamp with time zone NO now()");
+    for (int i = 0; i < 3; i++)
+        put_simple(f, GRID_PUBLIC);
+    put_simple(f, GRID_SECRET);
+    OK(store_delete(f->st, GRID_PUBLIC, 3, err));   /* before the watch */
+
+    void *w = NULL;
+    OK(store_watch_open(f->st, &w, err));
+    struct seen_log seen = {0};
+    int64_t cursor = -1;
+    OK(store_watch_next(f->st, w, &cursor, 0, collect, &seen, err));
+    assert_int_equal(cursor, 1);
+    assert_int_equal(seen.n, 0);
+
+    /* Deletions through another store (another process), in commit order. */
+    char e2[STORE_ERRLEN] = "";
+    struct store *other = store_open(f->url, 0, e2);
+    assert_non_null(other);
+    OK(store_delete(other, GRID_PUBLIC, 2, err));
+    OK(store_delete(other, GRID_SECRET, 1, err));
+    assert_int_equal(store_delete(other, GRID_SECRET, 1, e2), STORE_NOT_FOUND);
+    assert_int_equal(store_delete(other, GRID_PUBLIC, 99, e2), STORE_NOT_FOUND);
+    watch_until(f, w, &cursor, &seen, 2);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.d[0].table, GRID_PUBLIC);
+    assert_int_equal(seen.d[0].id, 2);
+    assert_int_equal(seen.d[0].seq, 2);
+    assert_int_equal(seen.d[1].table, GRID_SECRET);
+    assert_int_equal(seen.d[1].id, 1);
+    assert_int_equal(cursor, 3);
+    for (int i = 0; i < 3; i++)
+        OK(store_watch_next(f->st, w, &cursor, 10, collect, &seen, err));
+    assert_int_equal(seen.n, 2);
+    assert_value(f, "SELECT string_agg(seq || ' ' || tbl || ' ' || id, ', ' ORDER BY seq) "
+                    "FROM ipborg_deleted",
+                 "1 public_grids 3, 2 public_grids 2, 3 secret_grids 1");
+    /* The deleted newest id stays taken. */
+    assert_int_equal(put_simple(f, GRID_PUBLIC), 4);
+
+    /* The watch's connection is cut: a new one goes on from the cursor. */
+    check_exec(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                  "datname = current_database() AND pid <> pg_backend_pid()");
+    /* The other store's connection was cut too: it fails once, then reconnects. */
+    int rc = store_delete(other, GRID_PUBLIC, 1, e2);
+    assert_int_equal(rc, STORE_UNAVAILABLE);
+    OK(store_delete(other, GRID_PUBLIC, 1, err));
+    rc = STORE_OK;
+    for (int i = 0; i < 3 && rc == STORE_OK; i++)
+        rc = store_watch_next(f->st, w, &cursor, 10, collect, &seen, e2);
+    assert_int_equal(rc, STORE_UNAVAILABLE);
+    store_watch_close(f->st, w);
+    OK(store_watch_open(f->st, &w, err));
+    watch_until(f, w, &cursor, &seen, 3);
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.d[2].id, 1);
+    assert_int_equal(seen.resets, 0);
+
+    /* A log that went backwards: "may have missed some", once. */
+    check_exec(f, "DELETE FROM ipborg_deleted");
+    for (int i = 0; i < 3; i++)
+        OK(store_watch_next(f->st, w, &cursor, 10, collect, &seen, err));
+    assert_int_equal(seen.resets, 1);
+    assert_int_equal(cursor, 0);
+    store_watch_close(f->st, w);
+    store_close(other);
+}
+
+/* The delete NOTIFYs channel ipborg_deleted, so waiting watchers wake. */
+static void test_delete_notifies(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f, 0);
+    put_simple(f, GRID_PUBLIC);
+    check_exec(f, "LISTEN ipborg_deleted");
+    OK(store_delete(f->st, GRID_PUBLIC, 1, err));
+    PGnotify *n = NULL;
+    for (int i = 0; i < 100 && !n; i++) {   /* delivery is asynchronous: poll */
+        check_exec(f, "SELECT 1");
+        n = PQnotifies(f->check);
+        if (!n)
+            usleep(20000);
+    }
+    assert_non_null(n);
+    assert_string_equal(n->relname, "ipborg_deleted");
+    PQfreemem(n);
+    check_exec(f, "UNLISTEN *");
+}
+
+/* The row and its log entry go together: when the log cannot be written,
+ * the row stays. */
+static void test_delete_is_atomic(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f, 0);
+    put_simple(f, GRID_PUBLIC);
+    put_simple(f, GRID_PUBLIC);
+    check_exec(f, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$BEGIN RAISE EXCEPTION 'log refused'; END$$");
+    check_exec(f, "CREATE TRIGGER refuse BEFORE INSERT ON ipborg_deleted "
+                  "FOR EACH ROW EXECUTE FUNCTION refuse()");
+    char e[STORE_ERRLEN] = "";
+    assert_int_equal(store_delete(f->st, GRID_PUBLIC, 2, e), STORE_ERROR);
+    assert_non_null(strstr(e, "log refused"));
+    assert_int_equal(rows_of(f, GRID_PUBLIC), 2);
+    check_exec(f, "DROP TRIGGER refuse ON ipborg_deleted");
+    /* The connection is usable again (the transaction was rolled back). */
+    OK(store_delete(f->st, GRID_PUBLIC, 2, err));
+    assert_int_equal(rows_of(f, GRID_PUBLIC), 1);
+    assert_value(f, "SELECT count(*) FROM ipborg_deleted", "1");
+}
+
+#define DEL_THREADS 4
+#define DELS_EACH 10
+
+struct del_job {
+    struct fixture *f;
+    int first;
+    int failed;
+};
+
+static void *delete_many(void *arg)
+{
+    struct del_job *j = arg;
+    char e[STORE_ERRLEN];
+    for (int i = 0; i < DELS_EACH; i++)
+        if (store_delete(j->f->st, GRID_PUBLIC, j->first + i, e) != STORE_OK)
+            j->failed++;
+    return NULL;
+}
+
+/* Concurrent deletes get distinct, gap-free seqs: the log is a total order. */
+static void test_concurrent_deletes(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f, 0);
+    for (int i = 0; i < DEL_THREADS * DELS_EACH; i++)
+        put_simple(f, GRID_PUBLIC);
+    struct del_job jobs[DEL_THREADS];
+    pthread_t th[DEL_THREADS];
+    for (int i = 0; i < DEL_THREADS; i++) {
+        jobs[i] = (struct del_job){.f = f, .first = 1 + i * DELS_EACH};
+        assert_int_equal(pthread_create(&th[i], NULL, delete_many, &jobs[i]), 0);
+    }
+    for (int i = 0; i < DEL_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].failed, 0);
+    }
+    assert_int_equal(rows_of(f, GRID_PUBLIC), 0);
+    assert_value(f, "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || min(seq) || ' ' "
+                    "|| max(seq) FROM ipborg_deleted", "40 40 1 40");
+}
+
+/* A database made before the deletion log gains it. */
+static void test_deletion_log_added(void **state)
+{
+    struct fixture *f = *state;
+    open_store(f, 0);
+    put_simple(f, GRID_PUBLIC);
+    store_close(f->st);
+    f->st = NULL;
+    check_exec(f, "DROP TABLE ipborg_deleted");
+    open_store(f, 0);
+    OK(store_delete(f->st, GRID_PUBLIC, 1, err));
+    assert_value(f, "SELECT count(*) FROM ipborg_deleted", "1");
+}
+
 /* --- outages ----------------------------------------------------------------------------- */
 
 static void test_unreachable(void **state)
@@ -1183,6 +1382,11 @@ int main(void)
         T(test_unreachable),
         T(test_connection_lost),
         T(test_lock_timeout),
+        T(test_deletion_log),
+        T(test_delete_notifies),
+        T(test_delete_is_atomic),
+        T(test_concurrent_deletes),
+        T(test_deletion_log_added),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(admin);

@@ -1,7 +1,8 @@
 /* test_store_sqlite.c -- the SQLite backend through the store interface:
  * the legacy file served as it is (read-write and read-only, the latter
  * leaving it byte-identical), ids never reused, random choice, salts,
- * concurrent puts, bulk load, and the errors a user can meet. */
+ * concurrent puts, bulk load, the errors a user can meet, and the deletion
+ * log (written with each delete, followed by watch_next). */
 #include "unit.h"
 #include "store.h"
 
@@ -931,6 +932,142 @@ static void test_open_locked(void **state)
     store_close(st);
 }
 
+/* --- the deletion log ------------------------------------------------------------ */
+
+struct seen_log {
+    int n, resets;
+    struct store_deletion d[16];
+};
+
+static void collect(void *ctx, const struct store_deletion *d)
+{
+    struct seen_log *s = ctx;
+    if (!d) {
+        s->resets++;
+        return;
+    }
+    assert_true(s->n < 16);
+    s->d[s->n++] = *d;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* Looks until n deletions have come (or 50 empty looks). */
+static void watch_until(struct store *st, void *w, int64_t *cursor, struct seen_log *s, int n)
+{
+    char err[STORE_ERRLEN] = "";
+    for (int i = 0; i < 50 && s->n < n; i++)
+        if (store_watch_next(st, w, cursor, 20, collect, s, err) != STORE_OK)
+            fail_msg("watch_next: %s", err);
+}
+
+static void test_deletion_log(void **state)
+{
+    struct fixture *f = *state;
+    char err[STORE_ERRLEN] = "";
+    struct store *st = open_ok(f, 0);
+    for (int i = 0; i < 3; i++)
+        put_ok(st, GRID_PUBLIC);
+    put_ok(st, GRID_SECRET);
+    assert_int_equal(store_delete(st, GRID_PUBLIC, 3, err), STORE_OK);   /* before the watch */
+
+    void *w = NULL;
+    assert_int_equal(store_watch_open(st, &w, err), STORE_OK);
+    struct seen_log seen = {0};
+    int64_t cursor = -1;
+    assert_int_equal(store_watch_next(st, w, &cursor, 0, collect, &seen, err), STORE_OK);
+    assert_int_equal(cursor, 1);          /* the end of the log: older ones are not reported */
+    assert_int_equal(seen.n, 0);
+
+    /* Deletions by another connection (another process), in commit order. */
+    struct store *other = open_ok(f, 0);
+    assert_int_equal(store_delete(other, GRID_PUBLIC, 2, err), STORE_OK);
+    assert_int_equal(store_delete(other, GRID_SECRET, 1, err), STORE_OK);
+    assert_int_equal(store_delete(other, GRID_SECRET, 1, err), STORE_NOT_FOUND);
+    assert_int_equal(store_delete(other, GRID_PUBLIC, 99, err), STORE_NOT_FOUND);
+    watch_until(st, w, &cursor, &seen, 2);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.d[0].table, GRID_PUBLIC);
+    assert_int_equal(seen.d[0].id, 2);
+    assert_int_equal(seen.d[0].seq, 2);
+    assert_int_equal(seen.d[1].table, GRID_SECRET);
+    assert_int_equal(seen.d[1].id, 1);
+    assert_int_equal(cursor, 3);
+    /* Nothing new (a delete that found nothing logs nothing): nothing reported. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_watch_next(st, w, &cursor, 10, collect, &seen, err), STORE_OK);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ipborg_deleted"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ipborg_deleted WHERE "
+                                      "deleted_at LIKE '____-__-__T__:__:__.___Z'"), 3);
+
+    /* A new watch goes on from a cursor kept across it (a reconnect). */
+    store_watch_close(st, w);
+    assert_int_equal(store_delete(other, GRID_PUBLIC, 1, err), STORE_OK);
+    assert_int_equal(store_watch_open(st, &w, err), STORE_OK);
+    watch_until(st, w, &cursor, &seen, 3);
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.d[2].id, 1);
+    assert_int_equal(seen.resets, 0);
+
+    /* A log that went backwards: "may have missed some", once. */
+    raw_exec(f->path, "DELETE FROM ipborg_deleted");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_watch_next(st, w, &cursor, 10, collect, &seen, err), STORE_OK);
+    assert_int_equal(seen.resets, 1);
+    assert_int_equal(cursor, 0);
+    store_watch_close(st, w);
+    store_close(other);
+    store_close(st);
+}
+
+/* The row and its log entry go together: when the log cannot be written,
+ * the row stays. */
+static void test_delete_is_atomic(void **state)
+{
+    struct fixture *f = *state;
+    char err[STORE_ERRLEN] = "";
+    struct store *st = open_ok(f, 0);
+    put_ok(st, GRID_PUBLIC);
+    put_ok(st, GRID_PUBLIC);
+    raw_exec(f->path, "CREATE TRIGGER refuse BEFORE INSERT ON ipborg_deleted "
+                      "BEGIN SELECT RAISE(ABORT, 'log refused'); END");
+    assert_int_equal(store_delete(st, GRID_PUBLIC, 2, err), STORE_ERROR);
+    assert_non_null(strstr(err, "log refused"));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM public_grids"), 2);
+    raw_exec(f->path, "DROP TRIGGER refuse");
+    assert_int_equal(store_delete(st, GRID_PUBLIC, 2, err), STORE_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM public_grids"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT id FROM ipborg_deleted WHERE "
+                                      "tbl = 'public_grids'"), 2);
+    /* The deleted newest id is not handed out again. */
+    assert_int_equal(put_ok(st, GRID_PUBLIC), 3);
+    store_close(st);
+}
+
+/* A file made before the deletion log gains it when opened read-write. */
+static void test_deletion_log_added(void **state)
+{
+    struct fixture *f = *state;
+    char err[STORE_ERRLEN] = "";
+    struct store *st = open_ok(f, 0);
+    put_ok(st, GRID_PUBLIC);
+    store_close(st);
+    raw_exec(f->path, "DROP TABLE ipborg_deleted");
+    st = open_ok(f, 0);
+    assert_int_equal(store_delete(st, GRID_PUBLIC, 1, err), STORE_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM ipborg_deleted"), 1);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1093,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletion_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_is_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deletion_log_added, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
