@@ -159,6 +159,7 @@ struct progress {
     int tty;
     const char *what;       /* "copying", "verifying" */
     double start, last;
+    double interval;        /* seconds: IPBORG_PROGRESS_SECONDS, default 1 */
     int64_t done, total;
     int open_line;          /* a \r line is on the terminal */
 };
@@ -169,6 +170,13 @@ static void progress_start(struct progress *p, FILE *f, const char *what, int64_
     p->tty = f && isatty(fileno(f));
     p->what = what;
     p->start = p->last = now_seconds();
+    /* How often progress is shown (and after how long a run first shows it);
+     * the fault tests set it small to catch a run in the middle. */
+    const char *iv = getenv("IPBORG_PROGRESS_SECONDS");
+    char *end = NULL;
+    p->interval = iv ? strtod(iv, &end) : 1.0;
+    if (!iv || end == iv || *end || !(p->interval > 0.0) || p->interval > 3600.0)
+        p->interval = 1.0;
     p->done = 0;
     p->total = total;
     p->open_line = 0;
@@ -190,7 +198,7 @@ static void progress_tick(struct progress *p)
     if (!p->f)
         return;
     double t = now_seconds();
-    if (t - p->start < 1.0 || t - p->last < 1.0)
+    if (t - p->start < p->interval || t - p->last < p->interval)
         return;
     p->last = t;
     double rate = (double)p->done / (t - p->start);

@@ -365,7 +365,9 @@ def snapshot(db_url):
 
 def kill_migrate_midway(src, dst, replace):
     args = [BIN, "migrate", "--from", src, "--to", dst] + (["--replace"] if replace else [])
-    env = dict(os.environ, **SALTS_ENV)
+    # Progress after 20 ms of copying (not the default 1 s), so the kill lands
+    # in the middle of the copy however fast this machine is.
+    env = dict(os.environ, IPBORG_PROGRESS_SECONDS="0.02", **SALTS_ENV)
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     seen, deadline = b"", time.time() + 120
     try:
