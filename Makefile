@@ -3,6 +3,7 @@
 #   make          build build/ipborg
 #   make run      install missing packages, build, serve on sqlite:///var/ipborg.db :8000
 #   make test     install missing packages, build, run every test (unit + end-to-end)
+#   make test-browser  install Chromium if missing, check the pages in it (not in `make test`)
 #
 # Every src/*.c is part of the binary; every tests/unit/test_*.c is a cmocka test
 # program linked with all of src/ except main.c. Files under static/ are compiled
@@ -26,7 +27,7 @@ ASSETS    := $(sort $(wildcard static/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit e2e deps deps-test clean
+.PHONY: all run test unit e2e deps deps-test clean test-browser
 all: $(BUILD)/ipborg
 
 deps:
@@ -63,6 +64,11 @@ unit: $(UNIT_BINS)
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@scripts/run-tests.sh
+
+test-browser:
+	@scripts/install-deps.sh browser
+	@$(MAKE) --no-print-directory all
+	@python3 tests/browser/test_browser.py
 
 clean:
 	rm -rf build build-*

@@ -1,11 +1,12 @@
 #!/bin/sh
 # install-deps.sh -- make sure the Debian packages ipborg needs are present.
 #
-# Usage: scripts/install-deps.sh build|test|bench
+# Usage: scripts/install-deps.sh build|test|bench|browser
 #   build  what `make` and `make run` need (compiler, pkg-config, the -dev libraries)
 #   test   build + what `make test` needs (cmocka, PostgreSQL 15 server binaries,
 #          clang for the sanitizer/fuzz builds, python3 for the end-to-end tests)
 #   bench  test + nginx and wrk for the benchmarks
+#   browser  build + headless Chromium, chromedriver and a font for `make test-browser`
 #
 # Only missing packages are installed: with apt-get when we are root, else with sudo
 # (non-interactively), else the exact command is printed and we stop with status 1.
@@ -18,7 +19,8 @@ case "$profile" in
   build) ;;
   test)  pkgs="$pkgs libcmocka-dev postgresql-15 clang python3 procps" ;;
   bench) pkgs="$pkgs libcmocka-dev postgresql-15 clang python3 procps nginx-light wrk postgresql-client-15 sqlite3" ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build, test or bench)" >&2; exit 2 ;;
+  browser) pkgs="$pkgs python3 chromium chromium-driver fonts-dejavu-core" ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench or browser)" >&2; exit 2 ;;
 esac
 
 missing=""

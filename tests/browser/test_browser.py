@@ -1,0 +1,340 @@
+"""test_browser.py -- ipborg's pages in a real browser (make test-browser).
+
+Starts build/ipborg on a fresh SQLite file, posts known grids from the shared vectors,
+and drives headless Chromium through chromedriver's WebDriver HTTP API with nothing but
+Python's standard library. For the home page, two grid pages, a wide grid,
+a secret grid, the about page and a 404, in a desktop window (1280 px) and a phone's
+(375 px, mobile emulation):
+
+- the browser console holds no errors and no Content-Security-Policy reports (the
+  404 page may report its own 404 status, nothing else);
+- the stylesheet and the favicon loaded and no script is on the page;
+- the page never scrolls sideways (a wide grid scrolls inside its frame);
+- every grid cell's computed background colour is the posted colour, and the pixels of
+  a full-page screenshot at cell centres are those colours too (sRGB forced).
+
+Screenshots go to build/browser/NAME-WIDTH.png for a person to look at. Not part of
+`make test`: it needs Chromium. Ends with `browser: N passed, N failed`.
+"""
+import base64
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
+import harness  # noqa: E402
+from harness import Server, eq, fresh_db, ok, path_of, read_vector  # noqa: E402
+
+CHROMIUM = os.environ.get("IPBORG_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("IPBORG_CHROMEDRIVER", "/usr/bin/chromedriver")
+SHOTS = os.path.join(harness.ROOT, "build", "browser")
+WIDTHS = (1280, 375)
+
+
+# --- WebDriver over HTTP --------------------------------------------------------
+
+class Browser:
+    """One chromedriver process and one headless Chromium session."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="ipborg-chromium-")
+        self.log = open(os.path.join(self.profile, "chromedriver.log"), "wb")
+        self.driver = subprocess.Popen([CHROMEDRIVER, "--port=0"], stdout=subprocess.PIPE,
+                                       stderr=self.log)
+        port = None
+        deadline = time.time() + 30
+        while port is None and time.time() < deadline:
+            line = self.driver.stdout.readline().decode("utf-8", "replace")
+            if not line:
+                break
+            if "started successfully on port" in line:
+                port = int(line.rsplit(" ", 1)[1].strip(". \n"))
+        if port is None:
+            self.close()
+            raise AssertionError("chromedriver did not start")
+        self.base = "http://127.0.0.1:%d" % port
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + os.path.join(self.profile, "data"),
+                "--force-color-profile=srgb", "--window-size=1280,900"]
+        caps = {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}}}}
+        try:
+            self.session = "/session/" + self.call("POST", "/session", caps)["sessionId"]
+        except Exception:
+            self.close()
+            raise
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return json.load(r)["value"]
+        except urllib.error.HTTPError as e:
+            raise AssertionError("WebDriver %s %s: %s" % (method, path, e.read()[:500])) from None
+
+    def s(self, method, path, body=None):
+        return self.call(method, self.session + path, body)
+
+    def cdp(self, cmd, params=None):
+        return self.s("POST", "/goog/cdp/execute", {"cmd": cmd, "params": params or {}})
+
+    def js(self, script, *args):
+        return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def viewport(self, width):
+        """Desktop width, or a phone (375 px: mobile emulation, so the page's
+        viewport meta tag applies as on a real phone)."""
+        self.cdp("Emulation.setDeviceMetricsOverride",
+                 {"width": width, "height": 900 if width > 600 else 812,
+                  "deviceScaleFactor": 1, "mobile": width <= 600})
+
+    def open(self, url):
+        self.console()  # drop what earlier pages logged
+        self.s("POST", "/url", {"url": url})
+
+    def console(self):
+        return self.s("POST", "/se/log", {"type": "browser"})
+
+    def screenshot(self, path):
+        """The whole page (not just the viewport) as PNG bytes, also saved to path."""
+        png = base64.b64decode(self.cdp("Page.captureScreenshot",
+                                        {"format": "png", "captureBeyondViewport": True})["data"])
+        with open(path, "wb") as f:
+            f.write(png)
+        return png
+
+    def close(self):
+        if getattr(self, "session", None):
+            try:
+                self.call("DELETE", self.session)
+            except Exception:  # noqa: BLE001 -- closing anyway
+                pass
+        if self.driver.poll() is None:
+            self.driver.terminate()
+            try:
+                self.driver.wait(20)
+            except subprocess.TimeoutExpired:
+                self.driver.kill()
+                self.driver.wait()
+        self.log.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+# --- PNG (8-bit RGB or RGBA, not interlaced: what Chromium writes) --------------
+
+def png_decode(data):
+    eq(data[:8], b"\x89PNG\r\n\x1a\n", "PNG signature")
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            ok(depth == 8 and ctype in (2, 6) and not interlace,
+               "screenshot is an 8-bit RGB(A) PNG (depth %d, type %d)" % (depth, ctype))
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, rows = zlib.decompress(idat), w * bpp, []
+    prev = bytearray(stride)
+    for y in range(h):
+        start = y * (stride + 1)
+        f, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        prev = line
+    return w, h, lambda x, y: tuple(rows[y][bpp * x:bpp * x + 3])
+
+
+# --- checks ---------------------------------------------------------------------
+
+PAGE_FACTS = """
+const de = document.documentElement, frame = document.querySelector('.grid-frame');
+const brand = document.querySelector('.brand img');
+return {
+  width: innerWidth, scrollWidth: de.scrollWidth,
+  scripts: document.scripts.length,
+  sheets: Array.from(document.styleSheets).map(s => s.href || 'inline'),
+  bodyBackground: getComputedStyle(document.body).backgroundColor,
+  favicon: brand ? brand.complete && brand.naturalWidth > 0 : null,
+  frame: frame ? {scrollWidth: frame.scrollWidth, clientWidth: frame.clientWidth} : null,
+  status: (document.querySelector('.problem .status') || {}).textContent || null,
+};
+"""
+
+# Whether the grid table is visible, the rectangle of its frame (which clips it), and
+# rows of [css colour, centre x, centre y, width, height] of its cells, all in document
+# coordinates; null if the table is missing.
+CELLS = """
+const t = document.getElementById(arguments[0]);
+if (!t) return null;
+const r = t.getBoundingClientRect();
+const f = (t.closest('.grid-frame') || t).getBoundingClientRect();
+return {visible: r.width > 0 && r.height > 0 && getComputedStyle(t).visibility === 'visible',
+        clip: [f.left + scrollX, f.top + scrollY, f.right + scrollX, f.bottom + scrollY],
+        rows: Array.from(t.rows).map(tr => Array.from(tr.cells).map(td => {
+          const c = td.getBoundingClientRect();
+          return [getComputedStyle(td).backgroundColor, c.left + scrollX + c.width / 2,
+                  c.top + scrollY + c.height / 2, c.width, c.height];
+        }))};
+"""
+
+
+def console_problems(browser, allowed=()):
+    """Console entries at warning level or above and every CSP report, minus those
+    whose message starts with one of `allowed` (e.g. the 404 page's own URL)."""
+    bad = []
+    for e in browser.console():
+        serious = e.get("level") in ("SEVERE", "WARNING") or e.get("source") == "security"
+        if serious and not any(e.get("message", "").startswith(a) for a in allowed):
+            bad.append(e)
+    return bad
+
+
+def check_page(browser, url, name, width, allowed=()):
+    browser.viewport(width)
+    browser.open(url)
+    facts = browser.js(PAGE_FACTS)
+    eq(facts["width"], width, "viewport width of %s" % name)
+    eq(console_problems(browser, allowed), [], "console errors on %s at %d px" % (name, width))
+    eq(facts["scripts"], 0, "scripts on %s" % name)
+    ok(any(h.endswith("/static/style.css") for h in facts["sheets"]),
+       "the stylesheet is loaded on %s: %r" % (name, facts["sheets"]))
+    # --wash from style.css: proves the stylesheet applied, not only that it was named.
+    eq(facts["bodyBackground"], "rgb(245, 246, 249)", "body background of %s" % name)
+    ok(facts["favicon"], "the favicon image in the header of %s loaded" % name)
+    ok(facts["scrollWidth"] <= facts["width"],
+       "%s at %d px scrolls sideways: the page is %d px wide"
+       % (name, width, facts["scrollWidth"]))
+    png = browser.screenshot(os.path.join(SHOTS, "%s-%d.png" % (name, width)))
+    return facts, png
+
+
+def check_grid(browser, png, hid, post, name, width):
+    """The grid table is there, visible, and every cell shows the posted colour in
+    the DOM; the screenshot shows it at each cell's centre."""
+    grid = post["grid_data"]
+    cells = browser.js(CELLS, "blocks" + hid)
+    ok(cells is not None, "%s: no table #blocks%s" % (name, hid))
+    ok(cells["visible"], "%s: the grid table is not visible" % name)
+    eq(len(cells["rows"]), grid["height"], "%s: rows" % name)
+    w, h, pixel = png_decode(png)
+    left, top, right, bottom = cells["clip"]
+    checked = 0
+    for y, row in enumerate(cells["rows"]):
+        eq(len(row), grid["width"], "%s: cells in row %d" % (name, y))
+        for x, (css, cx, cy, cw, ch) in enumerate(row):
+            r, g, b, size = grid["blocks"][y][x]
+            eq(css, "rgb(%d, %d, %d)" % (r, g, b), "%s: colour of cell [%d, %d]" % (name, y, x))
+            # Blocks keep the notebook's pixel size (plus the collapsed 1 px line
+            # when lines are on) at every width: a wide grid scrolls, never squeezes.
+            want = size + (1 if grid["lines_on"] else 0)
+            ok(abs(cw - want) < 0.01 and abs(ch - want) < 0.01,
+               "%s at %d px: cell [%d, %d] is drawn %gx%g px, not %dx%d"
+               % (name, width, y, x, cw, ch, want, want))
+            px, py = int(cx), int(cy)
+            # Cells scrolled out of a narrow frame are not painted (the frame clips).
+            if left + 2 <= px < min(right - 2, w) and top + 2 <= py < min(bottom - 2, h):
+                got = pixel(px, py)
+                ok(all(abs(p - q) <= 2 for p, q in zip(got, (r, g, b))),
+                   "%s at %d px: pixel at the centre of cell [%d, %d] is %r, not %r"
+                   % (name, width, y, x, got, (r, g, b)))
+                checked += 1
+    ok(checked > 0, "%s: no cell centre inside the screenshot" % name)
+
+
+# --- the run --------------------------------------------------------------------
+
+def main():
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            print("browser: %s is missing (scripts/install-deps.sh browser installs it)" % path)
+            print("browser: 0 passed, 1 failed")
+            return 1
+    os.makedirs(SHOTS, exist_ok=True)
+    server = Server(fresh_db("sqlite"), args=["--quiet"])
+    grids = {}
+    for name, vec in (("grid", "valid_05.json"), ("imagegrid", "valid_02.json"),
+                      ("wide", "valid_19.json"), ("secret", "valid_03.json")):
+        body = read_vector("posts", vec)
+        st, _, out = server.post(body)
+        eq(st, 200, "POST %s" % vec)
+        grids[name] = (path_of(json.loads(out)["url"]), json.loads(body))
+    passed = failed = 0
+    browser = None
+    try:
+        browser = Browser()
+        tests = []
+        for width in WIDTHS:
+            for name, path in (("home", "/"), ("about", "/about")):
+                tests.append(("%s-%d" % (name, width), lambda w=width, n=name, p=path:
+                              check_page(browser, server.base + p, n, w)))
+            for name, (path, post) in grids.items():
+                def grid_test(w=width, name=name, path=path, post=post):
+                    facts, png = check_page(browser, server.base + path, name, w)
+                    check_grid(browser, png, path.rsplit("/", 1)[1], post, name, w)
+                    if name == "wide" and w < 600:
+                        ok(facts["frame"]["scrollWidth"] > facts["frame"]["clientWidth"],
+                           "the wide grid scrolls inside its frame: %r" % facts["frame"])
+                tests.append(("%s-%d" % (name, width), grid_test))
+
+            def not_found(w=width):
+                url = server.base + "/no-such-grid"
+                facts, _ = check_page(browser, url, "404", w, allowed=(url + " ",))
+                eq(facts["status"], "404", "status shown on the 404 page")
+            tests.append(("404-%d" % width, not_found))
+        for name, fn in tests:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 -- every failure is reported
+                failed += 1
+                print("FAIL %s" % name)
+                traceback.print_exc(file=sys.stdout)
+            else:
+                passed += 1
+                print("ok   %s" % name)
+            sys.stdout.flush()
+    except Exception:  # noqa: BLE001 -- the browser did not start
+        failed += 1
+        traceback.print_exc(file=sys.stdout)
+    finally:
+        if browser:
+            browser.close()
+        server.stop()
+        shutil.rmtree(harness.TMP, ignore_errors=True)
+    print("browser: screenshots in %s" % os.path.relpath(SHOTS, harness.ROOT))
+    print("browser: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
