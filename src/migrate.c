@@ -167,27 +167,50 @@ static int hex4(const unsigned char *p, unsigned *v)
     return 0;
 }
 
+/* Appends to the canonical form: inline fast paths of buf_putc/buf_append,
+ * which the scanner calls once per character of every grid it verifies. */
+static inline void out_n(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else {
+        buf_append(b, p, n);
+    }
+}
+
+static inline void out_c(struct buf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+    } else {
+        buf_append(b, &c, 1);
+    }
+}
+
 static void put_code_point(struct buf *out, unsigned c)
 {
     char u[4];
     if (c == '"' || c == '\\') {
         u[0] = '\\', u[1] = (char)c;
-        buf_append(out, u, 2);
+        out_n(out, u, 2);
     } else if (c < 0x20) {
         buf_printf(out, "\\u%04x", c);
     } else if (c < 0x80) {
-        buf_putc(out, (char)c);
+        out_c(out, (char)c);
     } else if (c < 0x800) {
         u[0] = (char)(0xC0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 2);
+        out_n(out, u, 2);
     } else if (c < 0x10000) {
         u[0] = (char)(0xE0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3F));
         u[2] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 3);
+        out_n(out, u, 3);
     } else {
         u[0] = (char)(0xF0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3F));
         u[2] = (char)(0x80 | (c >> 6 & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 4);
+        out_n(out, u, 4);
     }
 }
 
@@ -221,13 +244,13 @@ static int js_string(struct jscan *s)
 {
     s->p++;     /* the opening quote */
     if (s->out)
-        buf_putc(s->out, '"');
+        out_c(s->out, '"');
     for (;;) {
         unsigned c = *s->p;
         if (c == '"') {
             s->p++;
             if (s->out)
-                buf_putc(s->out, '"');
+                out_c(s->out, '"');
             return 0;
         }
         if (c == '\0')
@@ -238,7 +261,13 @@ static int js_string(struct jscan *s)
             if (js_utf8(s, &c))
                 return -1;
         } else if (c != '\\') {
-            s->p++;
+            /* A run of plain ASCII is copied as it is, in one go. */
+            const unsigned char *run = s->p;
+            while (*s->p >= 0x20 && *s->p < 0x80 && *s->p != '"' && *s->p != '\\')
+                s->p++;
+            if (s->out)
+                out_n(s->out, run, (size_t)(s->p - run));
+            continue;
         } else {
             unsigned e = s->p[1];
             switch (e) {
@@ -318,9 +347,9 @@ static int js_number(struct jscan *s)
         return 0;
     if (integer && int_digits <= 18) {
         if (p - b == 2 && b[0] == '-' && b[1] == '0')
-            buf_putc(s->out, '0');
+            out_c(s->out, '0');
         else
-            buf_append(s->out, b, (size_t)(p - b));
+            out_n(s->out, b, (size_t)(p - b));
         return 0;
     }
     char tmp[64];
@@ -350,7 +379,7 @@ static int js_literal(struct jscan *s, const char *word)
         return js_fail(s, "unexpected character");
     s->p += n;
     if (s->out)
-        buf_append(s->out, word, n);
+        out_n(s->out, word, n);
     return 0;
 }
 
@@ -358,12 +387,12 @@ static int js_array(struct jscan *s)
 {
     s->p++;
     if (s->out)
-        buf_putc(s->out, '[');
+        out_c(s->out, '[');
     js_ws(s);
     if (*s->p == ']') {
         s->p++;
         if (s->out)
-            buf_putc(s->out, ']');
+            out_c(s->out, ']');
         return 0;
     }
     for (;;) {
@@ -373,14 +402,14 @@ static int js_array(struct jscan *s)
         if (*s->p == ']') {
             s->p++;
             if (s->out)
-                buf_putc(s->out, ']');
+                out_c(s->out, ']');
             return 0;
         }
         if (*s->p != ',')
             return js_fail(s, "expected ',' or ']'");
         s->p++;
         if (s->out)
-            buf_putc(s->out, ',');
+            out_c(s->out, ',');
     }
 }
 
@@ -474,7 +503,7 @@ done:
                 m[i].base = own.data;
             if (n > 1)
                 qsort(m, n, sizeof *m, member_cmp);
-            buf_putc(parent, '{');
+            out_c(parent, '{');
             int first = 1;
             for (size_t i = 0; i < n; i++) {
                 /* Of equal keys (sorted by position), the last one counts. */
@@ -482,13 +511,13 @@ done:
                     memcmp(own.data + m[i].key, own.data + m[i + 1].key, m[i].key_len) == 0)
                     continue;
                 if (!first)
-                    buf_putc(parent, ',');
+                    out_c(parent, ',');
                 first = 0;
-                buf_append(parent, own.data + m[i].key, m[i].key_len);
-                buf_putc(parent, ':');
-                buf_append(parent, own.data + m[i].val, m[i].val_len);
+                out_n(parent, own.data + m[i].key, m[i].key_len);
+                out_c(parent, ':');
+                out_n(parent, own.data + m[i].val, m[i].val_len);
             }
-            buf_putc(parent, '}');
+            out_c(parent, '}');
         }
     }
     free(m);
@@ -1081,8 +1110,9 @@ static int copy_all(struct run *r)
 
 /* --- canonical rows and digests ------------------------------------------------ */
 
-/* A 128-bit digest in two independent 64-bit lanes: FNV-1a over bytes, and a
- * multiply-xorshift over 8-byte words with its own constants. Not
+/* A 128-bit digest in two independent 64-bit lanes, both over 8-byte words
+ * (bytes only for the tail): an FNV-1a-like multiply-xorshift, and a
+ * mix64-based one with its own constants. Not
  * cryptographic: it guards against mistakes, not adversaries. */
 struct digest {
     uint64_t a, b;
@@ -1108,16 +1138,18 @@ static void digest_bytes(struct digest *d, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t a = d->a, b = d->b;
-    for (size_t i = 0; i < n; i++) {
-        a ^= p[i];
-        a *= 0x100000001b3ull;
-    }
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
+        a = (a ^ w) * 0x100000001b3ull;
+        a ^= a >> 31;
         b = (b ^ mix64(w)) * 0x9e3779b97f4a7c15ull;
         b ^= b >> 29;
+    }
+    for (size_t j = i; j < n; j++) {
+        a ^= p[j];
+        a *= 0x100000001b3ull;
     }
     uint64_t tail = (uint64_t)n << 56;
     for (size_t k = 0; i < n; i++, k++)
