@@ -1,13 +1,13 @@
 /* gen_legacy.c -- synthetic grids for bench/migrate.sh: a legacy SQLite file and
  * the same rows as COPY text files (the psql \copy reference).
  *
- * Usage: gen_legacy N OUT.db OUTDIR [SEED]
+ * Usage: gen_legacy N OUT.db OUTDIR [SEED [MIN MAX]]
  *
  * Writes N rows: every tenth row goes to secret_grids, the rest to
  * public_grids, each table with ids 1, 2, 3, ... The SQLite file has the old
  * service's schema (SPEC §6, no created_at) and holds JSON as Python's
  * json.dumps writes it (", " and ": " separators, keys in insertion order).
- * Grids are 5x5 to 30x30 blocks, random colours, a fixed block size per grid,
+ * Grids are 5x5 to 30x30 blocks (MIN x MIN to MAX x MAX if given), random colours, a fixed block size per grid,
  * lines_on random; code_cells is null for one row in eight, else one to three
  * cells with newlines, quotes and a backslash, so that every escaping path of
  * both loaders is used. OUTDIR/public_grids.copy and OUTDIR/secret_grids.copy
@@ -120,8 +120,8 @@ static const char *const snippets[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: gen_legacy N OUT.db OUTDIR [SEED]\n");
+    if (argc != 4 && argc != 5 && argc != 7) {
+        fprintf(stderr, "usage: gen_legacy N OUT.db OUTDIR [SEED [MIN MAX]]\n");
         return 2;
     }
     long n = strtol(argv[1], NULL, 10);
@@ -129,7 +129,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen_legacy: N must be >= 0\n");
         return 2;
     }
-    if (argc == 5)
+    unsigned min = 5, max = 30;
+    if (argc == 7) {
+        min = (unsigned)strtoul(argv[5], NULL, 10);
+        max = (unsigned)strtoul(argv[6], NULL, 10);
+        if (min < 1 || max < min || max > 500) {
+            fprintf(stderr, "gen_legacy: need 1 <= MIN <= MAX <= 500\n");
+            return 2;
+        }
+    }
+    if (argc >= 5)
         rng_state ^= strtoull(argv[4], NULL, 10) * 0x9E3779B97F4A7C15ull;
 
     sqlite3 *db;
@@ -167,7 +176,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         int t = i % 10 == 9;
         long id = next_id[t]++;
-        unsigned w = 5 + rnd(26), h = 5 + rnd(26), size = 5 + rnd(20);
+        unsigned w = min + rnd(max - min + 1), h = min + rnd(max - min + 1), size = 5 + rnd(20);
 
         grid.len = 0;
         sb_str(&grid, rnd(2) ? "{\"lines_on\": true, \"width\": " : "{\"lines_on\": false, \"width\": ");
