@@ -78,7 +78,7 @@ void config_usage_serve(FILE *f)
         "  --max-connections N         connections in total (default 1000)\n"
         "  --max-connections-per-ip N  connections per client address; 0: no cap (default 128)\n"
         "  --client-timeout SECONDS    close connections idle this long (default 10)\n"
-        "  --threads N                 worker threads (default: one per core)\n"
+        "  --threads N                 worker threads (default: 4 per core, 16 to 64)\n"
         "  --cache-mb N                memory for finished responses, MiB; 0: none (default 32)\n"
         "  --force-salts               use HASHIDS_*_SALT even if they differ from the stored salts\n"
         "  --quiet                     no access log\n"

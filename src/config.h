@@ -22,7 +22,7 @@ struct config {
     unsigned max_connections;      /* in total */
     unsigned max_per_ip;           /* 0: no cap */
     unsigned client_timeout;       /* seconds to send a whole request */
-    unsigned threads;              /* worker threads; 0: one per core */
+    unsigned threads;              /* worker threads; 0: the default (server.c) */
     size_t cache_mb;               /* response cache, MiB; 0: none */
     int quiet;                     /* no access log */
     int force_salts;               /* use the environment's salts despite a mismatch */
