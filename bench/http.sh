@@ -96,7 +96,7 @@ wrk_run() {
 
 echo "bench/http.sh: ipborg vs nginx (same bytes) and pgbench (same row), loopback"
 bench_machine
-echo "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency; ipborg serve --quiet, default threads ($(nproc) cores) and cache"
+echo "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency; ipborg serve --quiet with its default worker threads and cache ($(nproc) cores)"
 
 # --- data ---------------------------------------------------------------------------
 cc -std=c11 -O2 -Wall -Wextra -o "$WORK/gen_legacy" "$BENCH_ROOT/bench/gen_legacy.c" -lsqlite3 ||
