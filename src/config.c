@@ -81,7 +81,7 @@ void config_usage_serve(FILE *f)
         "  --client-timeout SECONDS    close connections idle this long (default 10)\n"
         "  --max-header-bytes BYTES    memory per connection for the request line and\n"
         "                              headers; more gets 431 (default 32768)\n"
-        "  --threads N                 worker threads (default: one per core)\n"
+        "  --threads N                 worker threads (default: 4 per core, 16 to 64)\n"
         "  --cache-mb N                memory for finished responses, MiB; 0: none (default 32)\n"
         "  --force-salts               use HASHIDS_*_SALT even if they differ from the stored salts\n"
         "  --quiet                     no access log\n"

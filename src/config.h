@@ -23,7 +23,7 @@ struct config {
     unsigned max_per_ip;           /* 0: no cap */
     unsigned client_timeout;       /* seconds to send a whole request */
     size_t max_header_bytes;       /* memory per connection for request line + headers */
-    unsigned threads;              /* worker threads; 0: one per core */
+    unsigned threads;              /* worker threads; 0: the default (server.c) */
     size_t cache_mb;               /* response cache, MiB; 0: none */
     int quiet;                     /* no access log */
     int force_salts;               /* use the environment's salts despite a mismatch */

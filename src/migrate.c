@@ -609,8 +609,9 @@ static int copy_all(struct run *r)
 
 /* --- canonical rows and digests ------------------------------------------------ */
 
-/* A 128-bit digest in two independent 64-bit lanes: FNV-1a over bytes, and a
- * multiply-xorshift over 8-byte words with its own constants. Not
+/* A 128-bit digest in two independent 64-bit lanes, both over 8-byte words
+ * (bytes only for the tail): an FNV-1a-like multiply-xorshift, and a
+ * mix64-based one with its own constants. Not
  * cryptographic: it guards against mistakes, not adversaries. */
 struct digest {
     uint64_t a, b;
@@ -636,16 +637,18 @@ static void digest_bytes(struct digest *d, const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t a = d->a, b = d->b;
-    for (size_t i = 0; i < n; i++) {
-        a ^= p[i];
-        a *= 0x100000001b3ull;
-    }
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
+        a = (a ^ w) * 0x100000001b3ull;
+        a ^= a >> 31;
         b = (b ^ mix64(w)) * 0x9e3779b97f4a7c15ull;
         b ^= b >> 29;
+    }
+    for (size_t j = i; j < n; j++) {
+        a ^= p[j];
+        a *= 0x100000001b3ull;
     }
     uint64_t tail = (uint64_t)n << 56;
     for (size_t k = 0; i < n; i++, k++)

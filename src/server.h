@@ -72,7 +72,7 @@ struct http_route {
 struct http_server_opts {
     const char *host;             /* numeric address or name */
     unsigned port;                /* 0: any free port */
-    unsigned threads;             /* 0: one per core */
+    unsigned threads;             /* 0: 4 per core, 16 to 64 */
     unsigned max_connections;
     unsigned max_per_ip;          /* 0: no cap */
     unsigned client_timeout;      /* seconds */

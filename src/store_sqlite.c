@@ -33,7 +33,7 @@
  *   first opened the file read-write (seeded with max(id) when ipborg_seq is
  *   created; raised by every put and every delete).
  *
- * put runs in one BEGIN IMMEDIATE transaction: next = max(last_id, max(id)) + 1,
+ * put runs in a BEGIN IMMEDIATE transaction: next = max(last_id, max(id)) + 1,
  * insert, last_id = next, COMMIT; it returns only after COMMIT succeeded, and
  * with journal_mode=WAL + synchronous=FULL a commit is on disk (fsync of the
  * WAL) before it returns. The one exception to "never reused" is the bulk
@@ -45,6 +45,21 @@
  * connection of its own: PRAGMA data_version tells it cheaply whether another
  * connection committed anything since it last looked, and only then does it
  * read the log past its cursor (an index walk on seq).
+ *
+ * Group commit. One fsync per post capped posts at a few hundred per second
+ * (the fsync is the whole cost), so concurrent puts on one file share their
+ * transaction: every put joins the file's queue (struct committer, one per
+ * path in this process); if no put is committing, the caller becomes the
+ * leader, takes the whole queue and writes it on its own connection in one
+ * transaction -- each row inside a SAVEPOINT, so that a row that fails is
+ * undone alone -- then COMMITs once and wakes the callers. Meanwhile the next
+ * puts queue up and form the next batch. Invariants: a put returns STORE_OK
+ * only after the COMMIT that holds its row succeeded (a failed COMMIT fails
+ * every row of the batch); a request is on at most one batch; the leader
+ * reads the callers' records while they wait, so they stay valid. Ids stay
+ * distinct and increasing: the rows of a batch take next ids one after the
+ * other inside the one transaction. A put inside an open transaction on its
+ * connection (a load) does not join the queue.
  *
  * Read-only connections (STORE_READONLY: migrate's source, export, stats)
  * open the file with SQLITE_OPEN_READONLY and write nothing at all: no journal
@@ -59,6 +74,7 @@
 #include "store.h"
 #include "buf.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,6 +98,7 @@ enum stmt_kind {
     S_META_GET, S_META_SET,
     S_LOG_DELETE, S_WATCH, S_DATA_VERSION,
     S_META_PUT, S_STATS,
+    S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
     S_KINDS
 };
 
@@ -129,11 +146,18 @@ static const char *const stmt_sql[S_KINDS] = {
                 "coalesce(length(CAST(code_cells AS BLOB)), 0) + "
                 "coalesce(length(CAST(ipb_class AS BLOB)), 0)), 0), "
                 "count(*) - count($C), min($C), max($C) FROM $T",
+    [S_SAVEPOINT] = "SAVEPOINT ipborg_put",
+    [S_RELEASE] = "RELEASE ipborg_put",
+    [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
 };
 
 #define GRID_COLUMNS_SQL                                                           \
     "(id INTEGER NOT NULL, ipb_version TEXT, python_version TEXT, grid_data TEXT, " \
     "secret BOOLEAN, code_cells TEXT, ipb_class TEXT, created_at TEXT, PRIMARY KEY(id))"
+
+struct committer;
+static struct committer *committer_get(const char *path);
+static void committer_put(struct committer *g);
 
 struct sconn {
     sqlite3 *db;
@@ -142,6 +166,7 @@ struct sconn {
     int has_created_at[GRID_TABLES];   /* always 1 unless read-only on an old file */
     int loading;                       /* between load_begin and load_end */
     long long saved_cache_size;        /* PRAGMA cache_size before load_begin */
+    struct committer *gc;              /* group commit of puts (read-write only) */
     sqlite3_stmt *stmts[S_KINDS][GRID_TABLES];
 };
 
@@ -442,6 +467,7 @@ static void sqlite_disconnect(void *conn)
         for (int t = 0; t < GRID_TABLES; t++)
             sqlite3_finalize(c->stmts[k][t]);
     sqlite3_close_v2(c->db);
+    committer_put(c->gc);
     free(c->path);
     free(c);
 }
@@ -495,6 +521,8 @@ static int sqlite_connect(struct store *st, int flags, void **conn, char *err)
         sqlite_disconnect(c);
         return status;
     }
+    if (!c->readonly)
+        c->gc = committer_get(path);   /* NULL (out of memory): puts commit alone */
     *conn = c;
     return STORE_OK;
 }
@@ -798,21 +826,79 @@ static void bind_record(sqlite3_stmt *s, const struct grid_record *rec)
     sqlite3_bind_text(s, 7, rec->ipb_class, -1, SQLITE_STATIC);
 }
 
-static int sqlite_put(void *conn, enum grid_table t, const struct grid_record *rec,
-                      int64_t *id_out, char *err)
+/* --- group commit of puts (see the top of the file) --------------------------------- */
+
+struct put_req {
+    enum grid_table t;
+    const struct grid_record *rec;
+    int64_t id;
+    int status;
+    char *err;                  /* the caller's, STORE_ERRLEN bytes */
+    int done;                   /* under committer.mu */
+    struct put_req *next;
+};
+
+struct committer {
+    char *path;
+    int refs;                   /* connections using it; under committers_mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct put_req *head, *tail;
+    int leading;                /* a leader is writing a batch */
+    struct committer *next;
+};
+
+static pthread_mutex_t committers_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct committer *committers;
+
+static struct committer *committer_get(const char *path)
 {
-    struct sconn *c = conn;
-    const char *name = store_table_name(t);
-    char what[96];
-    snprintf(what, sizeof what, "cannot store a grid in %s", name);
-    if (c->readonly)
-        return refuse_readonly(c, err, "store a grid");
-    int own = 0;
-    int status = tx_begin(c, 1, &own, err, what);
-    if (status != STORE_OK)
-        return status;
+    pthread_mutex_lock(&committers_mu);
+    struct committer *g = committers;
+    while (g && strcmp(g->path, path) != 0)
+        g = g->next;
+    if (!g && (g = calloc(1, sizeof *g)) != NULL) {
+        if (!(g->path = strdup(path))) {
+            free(g);
+            g = NULL;
+        } else {
+            pthread_mutex_init(&g->mu, NULL);
+            pthread_cond_init(&g->cv, NULL);
+            g->next = committers;
+            committers = g;
+        }
+    }
+    if (g)
+        g->refs++;
+    pthread_mutex_unlock(&committers_mu);
+    return g;
+}
+
+static void committer_put(struct committer *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&committers_mu);
+    if (--g->refs == 0) {
+        struct committer **pp = &committers;
+        while (*pp != g)
+            pp = &(*pp)->next;
+        *pp = g->next;
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+        free(g->path);
+        free(g);
+    }
+    pthread_mutex_unlock(&committers_mu);
+}
+
+/* One row inside the open transaction: next id, insert, raise last_id. */
+static int put_row(struct sconn *c, enum grid_table t, const struct grid_record *rec,
+                   int64_t *id_out, char *err, const char *what)
+{
     int64_t id = 0;
-    status = query_ints(c, S_NEXT_ID, t, 0, 0, &id, NULL, err, "cannot choose the next id of");
+    int status = query_ints(c, S_NEXT_ID, t, 0, 0, &id, NULL, err,
+                            "cannot choose the next id of");
     sqlite3_stmt *ins = NULL;
     if (status == STORE_OK && (ins = stmt_get(c, S_INSERT_NEW, t, &status, err))) {
         sqlite3_bind_int64(ins, 1, id);
@@ -825,10 +911,109 @@ static int sqlite_put(void *conn, enum grid_table t, const struct grid_record *r
         sqlite3_bind_int64(seq, 1, id);
         status = run(c, seq, err, what);
     }
+    if (status == STORE_OK)
+        *id_out = id;
+    return status;
+}
+
+/* The leader's work: every request of batch in one transaction on c. Fills
+ * each request's status, id and err (done is set by the caller). */
+static void commit_batch(struct sconn *c, struct put_req *batch)
+{
+    const char *what = "cannot store a grid";
+    char err[STORE_ERRLEN] = "";
+    int own = 0;
+    int status = tx_begin(c, 1, &own, err, what);
+    int single = batch && !batch->next;
+    int kept = 0;
+    for (struct put_req *r = batch; r; r = r->next) {
+        if (status != STORE_OK) {
+            r->status = status;
+            store_errf(r->err, "%s", err);
+            continue;
+        }
+        char rwhat[96];
+        snprintf(rwhat, sizeof rwhat, "cannot store a grid in %s", store_table_name(r->t));
+        if (single) {
+            r->status = put_row(c, r->t, r->rec, &r->id, r->err, rwhat);
+        } else {
+            r->status = run_kind(c, S_SAVEPOINT, GRID_PUBLIC, r->err, rwhat);
+            if (r->status == STORE_OK) {
+                r->status = put_row(c, r->t, r->rec, &r->id, r->err, rwhat);
+                if (r->status != STORE_OK)
+                    run_kind(c, S_ROLLBACK_TO, GRID_PUBLIC, NULL, "rollback to savepoint");
+                run_kind(c, S_RELEASE, GRID_PUBLIC, NULL, "release savepoint");
+            }
+        }
+        kept += r->status == STORE_OK;
+    }
+    if (status != STORE_OK)
+        return;
+    status = tx_end(c, own, kept ? STORE_OK : STORE_ERROR, err, what);
+    if (kept && status != STORE_OK)
+        for (struct put_req *r = batch; r; r = r->next)
+            if (r->status == STORE_OK) {
+                r->status = status;
+                store_errf(r->err, "%s", err);
+            }
+}
+
+static int put_alone(struct sconn *c, enum grid_table t, const struct grid_record *rec,
+                     int64_t *id_out, char *err, const char *what)
+{
+    int own = 0;
+    int status = tx_begin(c, 1, &own, err, what);
+    if (status != STORE_OK)
+        return status;
+    int64_t id = 0;
+    status = put_row(c, t, rec, &id, err, what);
     status = tx_end(c, own, status, err, what);
     if (status == STORE_OK)
         *id_out = id;
     return status;
+}
+
+static int sqlite_put(void *conn, enum grid_table t, const struct grid_record *rec,
+                      int64_t *id_out, char *err)
+{
+    struct sconn *c = conn;
+    if (c->readonly)
+        return refuse_readonly(c, err, "store a grid");
+    struct committer *g = c->gc;
+    if (!g || !sqlite3_get_autocommit(c->db)) {
+        char what[96];
+        snprintf(what, sizeof what, "cannot store a grid in %s", store_table_name(t));
+        return put_alone(c, t, rec, id_out, err, what);
+    }
+    struct put_req me = {.t = t, .rec = rec, .status = STORE_ERROR, .err = err};
+    pthread_mutex_lock(&g->mu);
+    if (g->tail)
+        g->tail->next = &me;
+    else
+        g->head = &me;
+    g->tail = &me;
+    while (!me.done) {
+        if (g->leading) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        g->leading = 1;
+        struct put_req *batch = g->head;
+        g->head = g->tail = NULL;
+        pthread_mutex_unlock(&g->mu);
+        commit_batch(c, batch);
+        pthread_mutex_lock(&g->mu);
+        for (struct put_req *r = batch, *next; r; r = next) {
+            next = r->next;   /* read before done: the owner may return at once */
+            r->done = 1;
+        }
+        g->leading = 0;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (me.status == STORE_OK)
+        *id_out = me.id;
+    return me.status;
 }
 
 static int sqlite_del(void *conn, enum grid_table t, int64_t id, char *err)

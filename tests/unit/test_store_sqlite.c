@@ -1,8 +1,8 @@
 /* test_store_sqlite.c -- the SQLite backend through the store interface:
  * the legacy file served as it is (read-write and read-only, the latter
  * leaving it byte-identical), ids never reused, random choice, salts,
- * concurrent puts, bulk load, the errors a user can meet, and the deletion
- * log (written with each delete, followed by watch_next). */
+ * concurrent puts and their group commit, bulk load, the errors a user can meet,
+ * and the deletion log (written with each delete, followed by watch_next). */
 #include "unit.h"
 #include "store.h"
 
@@ -677,6 +677,124 @@ static void test_concurrent_puts(void **state)
     store_close(st);
 }
 
+/* Group commit: many threads putting at once share transactions. Each put
+ * that returns STORE_OK must be committed already -- a second connection (as
+ * another process would) sees the row the moment put returns -- and a row
+ * that fails inside a shared transaction (here: a trigger refuses
+ * ipb_version "refused") fails alone, without taking the others with it. */
+#define GC_THREADS 12
+#define GC_PUTS 60
+
+struct gc_worker {
+    struct store *st;
+    const char *path;
+    int64_t ids[GC_PUTS];
+    int ok[GC_PUTS];
+    char err[STORE_ERRLEN];
+    int failed;
+};
+
+static void *gc_put_many(void *p)
+{
+    struct gc_worker *w = p;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM public_grids WHERE id = ?1", -1, &q,
+                           NULL) != SQLITE_OK) {
+        snprintf(w->err, sizeof w->err, "cannot open a second connection");
+        w->failed = 1;
+    }
+    for (int i = 0; i < GC_PUTS && !w->failed; i++) {
+        struct grid_record r = sample(0);
+        int bad = i % 7 == 3;
+        if (bad)
+            r.ipb_version = "refused";
+        char err[STORE_ERRLEN] = "";
+        int rc = store_put(w->st, GRID_PUBLIC, &r, &w->ids[i], err);
+        if (bad) {
+            if (rc != STORE_ERROR || !strstr(err, "refused")) {
+                snprintf(w->err, sizeof w->err, "put %d: a refused row gave %d (%s)", i, rc, err);
+                w->failed = 1;
+            }
+            continue;
+        }
+        if (rc != STORE_OK) {
+            snprintf(w->err, sizeof w->err, "put %d: %s", i, err);
+            w->failed = 1;
+            break;
+        }
+        w->ok[i] = 1;
+        sqlite3_bind_int64(q, 1, w->ids[i]);
+        int seen = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+        sqlite3_reset(q);
+        if (seen != 1) {
+            snprintf(w->err, sizeof w->err, "put %d returned id %lld before it was committed",
+                     i, (long long)w->ids[i]);
+            w->failed = 1;
+        }
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    struct fixture *f = *state;
+    char err[STORE_ERRLEN] = "";
+    struct store *st = open_ok(f, 0);
+    put_ok(st, GRID_PUBLIC);   /* creates the schema */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON public_grids "
+                                      "WHEN NEW.ipb_version = 'refused' "
+                                      "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    static struct gc_worker w[GC_THREADS];
+    pthread_t th[GC_THREADS];
+    for (int i = 0; i < GC_THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].st = st;
+        w[i].path = f->path;
+        assert_int_equal(pthread_create(&th[i], NULL, gc_put_many, &w[i]), 0);
+    }
+    for (int i = 0; i < GC_THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < GC_THREADS; i++)
+        if (w[i].failed)
+            fail_msg("thread %d: %s", i, w[i].err);
+    store_close(st);
+
+    /* From a fresh connection: exactly the acknowledged rows, ids distinct,
+     * no refused row. */
+    static char seen[GC_THREADS * GC_PUTS + 2];
+    memset(seen, 0, sizeof seen);
+    int acked = 1;
+    for (int i = 0; i < GC_THREADS; i++)
+        for (int j = 0; j < GC_PUTS; j++) {
+            if (!w[i].ok[j])
+                continue;
+            int64_t id = w[i].ids[j];
+            assert_true(id >= 2 && id < (int64_t)sizeof seen);
+            assert_false(seen[id]);
+            seen[id] = 1;
+            acked++;
+        }
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), sum(ipb_version = 'refused') "
+                                            "FROM public_grids", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), acked);
+    assert_int_equal(sqlite3_column_int(q, 1), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    (void)err;
+}
+
 /* Several stores (as several processes would) creating the schema at once. */
 static void *open_close(void *p)
 {
@@ -1083,6 +1201,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_salts_legacy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_nonempty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_rollback, setup, teardown),
