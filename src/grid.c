@@ -53,13 +53,7 @@
 
 /* ---- error messages ---------------------------------------------------- */
 
-/* Writes a message into err and returns -1. Anything that is not printable
- * ASCII (a newline, a byte quoted from the input) becomes '?', so the message
- * is always one clean line. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int grid_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || errlen == 0)
         return -1;
@@ -72,6 +66,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
             *p = '?';
     return -1;
 }
+
 
 static const char *type_name(const json_t *v)
 {
@@ -132,15 +127,15 @@ static int parse_failure(const char *body, size_t len, const json_error_t *e,
         int found = t && find_huge(t, path, sizeof path) && path[0];
         json_decref(t);
         if (found)
-            return fail(err, errlen, "%s: integer out of range", path);
+            return grid_errf(err, errlen, "%s: integer out of range", path);
     }
     if (strstr(e->text, "JSON_ALLOW_NUL"))
-        return fail(err, errlen, "body: \\u0000 in a string is not accepted (line %d, column %d)",
+        return grid_errf(err, errlen, "body: \\u0000 in a string is not accepted (line %d, column %d)",
                     e->line, e->column);
     if (strstr(e->text, "maximum parsing depth"))
-        return fail(err, errlen, "body: JSON nested more than %d levels deep",
+        return grid_errf(err, errlen, "body: JSON nested more than %d levels deep",
                     JSON_PARSER_MAX_DEPTH);
-    return fail(err, errlen, "body: not valid JSON (line %d, column %d: %s)",
+    return grid_errf(err, errlen, "body: not valid JSON (line %d, column %d: %s)",
                 e->line, e->column, e->text);
 }
 
@@ -173,17 +168,17 @@ static json_t *require(struct check *c, json_t *obj, const char *where, const ch
 {
     json_t *v = json_object_get(obj, key);
     if (!v)
-        fail(c->err, c->errlen, "%s: missing key \"%s\"", where, key);
+        grid_errf(c->err, c->errlen, "%s: missing key \"%s\"", where, key);
     return v;
 }
 
 static int check_python_version(struct check *c, const json_t *v)
 {
     if (!json_is_array(v))
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "python_version: expected an array of 5 items, got %s", type_name(v));
     if (json_array_size(v) != 5)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "python_version: expected an array of 5 items, got %zu",
                     json_array_size(v));
     return 0;
@@ -194,7 +189,7 @@ static int check_python_version(struct check *c, const json_t *v)
 static int check_ipb_version(struct check *c, const json_t *v)
 {
     if (!json_is_string(v))
-        return fail(c->err, c->errlen, "ipb_version: expected a string, got %s",
+        return grid_errf(c->err, c->errlen, "ipb_version: expected a string, got %s",
                     type_name(v));
     const char *s = json_string_value(v);
     size_t i = 0;
@@ -202,7 +197,7 @@ static int check_ipb_version(struct check *c, const json_t *v)
         i++;
     int ok = i > 0 && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9';
     if (!ok)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "ipb_version: must start with digits.digits, like \"1.9.0\"");
     return 0;
 }
@@ -212,7 +207,7 @@ static int check_ipb_class(struct check *c, const json_t *v)
     const char *s = json_string_value(v);
     if (!s || (strcmp(s, "BlockGrid") != 0 && strcmp(s, "ImageGrid") != 0) ||
         json_string_length(v) != strlen(s))
-        return fail(c->err, c->errlen, "ipb_class: must be \"BlockGrid\" or \"ImageGrid\"");
+        return grid_errf(c->err, c->errlen, "ipb_class: must be \"BlockGrid\" or \"ImageGrid\"");
     return 0;
 }
 
@@ -221,16 +216,16 @@ static int check_code_cells(struct check *c, const json_t *v)
     if (json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "code_cells: expected null or an array of strings, got %s", type_name(v));
     if (json_array_size(v) == 0)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "code_cells: expected null or a non-empty array of strings");
     size_t i;
     json_t *cell;
     json_array_foreach(v, i, cell) {
         if (!json_is_string(cell))
-            return fail(c->err, c->errlen, "code_cells[%zu]: expected a string, got %s",
+            return grid_errf(c->err, c->errlen, "code_cells[%zu]: expected a string, got %s",
                         i, type_name(cell));
     }
     return 0;
@@ -240,11 +235,11 @@ static int check_dimension(struct check *c, const json_t *v, const char *name,
                            json_int_t *out)
 {
     if (!json_is_integer(v))
-        return fail(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %s",
+        return grid_errf(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %s",
                     name, type_name(v));
     *out = json_integer_value(v);
     if (*out < 1)
-        return fail(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %lld",
+        return grid_errf(c->err, c->errlen, "grid_data.%s: expected an integer >= 1, got %lld",
                     name, (long long)*out);
     return 0;
 }
@@ -254,23 +249,23 @@ static int check_dimension(struct check *c, const json_t *v, const char *name,
 static int check_block(struct check *c, const json_t *b, size_t r, size_t col)
 {
     if (!json_is_array(b) || json_array_size(b) != 4)
-        return fail(c->err, c->errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
+        return grid_errf(c->err, c->errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
     json_int_t v[4];
     for (size_t i = 0; i < 4; i++) {
         const json_t *x = json_array_get(b, i);
         if (!json_is_integer(x))
-            return fail(c->err, c->errlen,
+            return grid_errf(c->err, c->errlen,
                         "grid_data.blocks[%zu][%zu]: expected 4 integers, item %zu is %s",
                         r, col, i, type_name(x));
         v[i] = json_integer_value(x);
     }
     for (size_t i = 0; i < 3; i++)
         if (v[i] < 0 || v[i] > 255)
-            return fail(c->err, c->errlen,
+            return grid_errf(c->err, c->errlen,
                         "grid_data.blocks[%zu][%zu][%zu]: colour must be 0 to 255, got %lld",
                         r, col, i, (long long)v[i]);
     if (v[3] < 1 || v[3] > 1000)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "grid_data.blocks[%zu][%zu][3]: block size must be 1 to 1000, got %lld",
                     r, col, (long long)v[3]);
     return 0;
@@ -279,7 +274,7 @@ static int check_block(struct check *c, const json_t *b, size_t r, size_t col)
 static int check_grid_data(struct check *c, json_t *g)
 {
     if (!json_is_object(g))
-        return fail(c->err, c->errlen, "grid_data: expected an object, got %s", type_name(g));
+        return grid_errf(c->err, c->errlen, "grid_data: expected an object, got %s", type_name(g));
     json_t *lines_on = require(c, g, "grid_data", "lines_on");
     json_t *width = lines_on ? require(c, g, "grid_data", "width") : NULL;
     json_t *height = width ? require(c, g, "grid_data", "height") : NULL;
@@ -287,32 +282,32 @@ static int check_grid_data(struct check *c, json_t *g)
     if (!blocks)
         return -1;
     if (!json_is_boolean(lines_on))
-        return fail(c->err, c->errlen, "grid_data.lines_on: expected true or false, got %s",
+        return grid_errf(c->err, c->errlen, "grid_data.lines_on: expected true or false, got %s",
                     type_name(lines_on));
     json_int_t w, h;
     if (check_dimension(c, width, "width", &w) || check_dimension(c, height, "height", &h))
         return -1;
     /* w, h >= 1, so the division is safe and nothing overflows. */
     if (w > c->max_cells / h)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "grid_data: width x height (%lld x %lld) is more than %lld blocks",
                     (long long)w, (long long)h, c->max_cells);
     if (!json_is_array(blocks) || json_array_size(blocks) == 0)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "grid_data.blocks: expected a non-empty array of rows, got %s",
                     json_is_array(blocks) ? "an empty array" : type_name(blocks));
     if (json_array_size(blocks) != (size_t)h)
-        return fail(c->err, c->errlen,
+        return grid_errf(c->err, c->errlen,
                     "grid_data.blocks: expected %lld rows (height), got %zu",
                     (long long)h, json_array_size(blocks));
     size_t r;
     json_t *row;
     json_array_foreach(blocks, r, row) {
         if (!json_is_array(row))
-            return fail(c->err, c->errlen, "grid_data.blocks[%zu]: expected an array, got %s",
+            return grid_errf(c->err, c->errlen, "grid_data.blocks[%zu]: expected an array, got %s",
                         r, type_name(row));
         if (json_array_size(row) != (size_t)w)
-            return fail(c->err, c->errlen,
+            return grid_errf(c->err, c->errlen,
                         "grid_data.blocks[%zu]: expected %lld blocks (width), got %zu",
                         r, (long long)w, json_array_size(row));
         for (size_t col = 0; col < (size_t)w; col++)
@@ -420,18 +415,18 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
         len -= 3;
     }
     if (len >= 2 && (memcmp(body, "\xFF\xFE", 2) == 0 || memcmp(body, "\xFE\xFF", 2) == 0))
-        return fail(err, errlen, "body: not UTF-8 (a UTF-16 byte order mark)");
+        return grid_errf(err, errlen, "body: not UTF-8 (a UTF-16 byte order mark)");
     if (len == 0)
-        return fail(err, errlen, "body: empty, expected a JSON object");
+        return grid_errf(err, errlen, "body: empty, expected a JSON object");
     if (memchr(body, '\0', len))
-        return fail(err, errlen, "body: contains a NUL byte");
+        return grid_errf(err, errlen, "body: contains a NUL byte");
 
     json_error_t e;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &e);
     if (!root)
         return parse_failure(body, len, &e, err, errlen);
     if (!json_is_object(root)) {
-        fail(err, errlen, "body: expected a JSON object, got %s", type_name(root));
+        grid_errf(err, errlen, "body: expected a JSON object, got %s", type_name(root));
         json_decref(root);
         return -1;
     }
@@ -450,7 +445,7 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
     if (rc == 0)
         rc = check_code_cells(&c, v[3]);
     if (rc == 0 && !json_is_boolean(v[4]))
-        rc = fail(err, errlen, "secret: expected true or false, got %s", type_name(v[4]));
+        rc = grid_errf(err, errlen, "secret: expected true or false, got %s", type_name(v[4]));
     if (rc == 0)
         rc = check_grid_data(&c, v[5]);
     if (rc == 0) {
@@ -463,7 +458,7 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
         if (!out->python_version || !out->ipb_version || !out->ipb_class ||
             !out->grid_data || (!json_is_null(v[3]) && !out->code_cells)) {
             grid_post_free(out);
-            rc = fail(err, errlen, "body: out of memory");
+            rc = grid_errf(err, errlen, "body: out of memory");
         }
     }
     json_decref(root);
@@ -540,10 +535,10 @@ static int draw_block(struct buf *out, const json_t *b, size_t r, size_t col,
 {
     long long v[4];
     if (!json_is_array(b) || json_array_size(b) < 4)
-        return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
+        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
     for (size_t i = 0; i < 4; i++)
         if (grid_json_number(json_array_get(b, i), &v[i]))
-            return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
+            return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
                         r, col, i);
     for (size_t i = 0; i < 3; i++)
         v[i] = v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i];
@@ -571,7 +566,7 @@ static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
                 char *err, size_t errlen)
 {
     if (!json_is_object(g))
-        return fail(err, errlen, "grid_data: expected an object, got %s", type_name(g));
+        return grid_errf(err, errlen, "grid_data: expected an object, got %s", type_name(g));
     json_t *lines_on = json_object_get(g, "lines_on");
     json_t *blocks = json_object_get(g, "blocks");
     long long w, h;
@@ -581,19 +576,19 @@ static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
     else if (json_is_integer(lines_on))
         border = json_integer_value(lines_on) != 0;
     else
-        return fail(err, errlen, "grid_data.lines_on: expected true or false");
+        return grid_errf(err, errlen, "grid_data.lines_on: expected true or false");
     if (grid_json_number(json_object_get(g, "width"), &w) || w < 1)
-        return fail(err, errlen, "grid_data.width: expected an integer >= 1");
+        return grid_errf(err, errlen, "grid_data.width: expected an integer >= 1");
     if (grid_json_number(json_object_get(g, "height"), &h) || h < 1)
-        return fail(err, errlen, "grid_data.height: expected an integer >= 1");
+        return grid_errf(err, errlen, "grid_data.height: expected an integer >= 1");
     if (!json_is_array(blocks))
-        return fail(err, errlen, "grid_data.blocks: expected an array of rows");
+        return grid_errf(err, errlen, "grid_data.blocks: expected an array of rows");
     if ((unsigned long long)h != json_array_size(blocks))
-        return fail(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
+        return grid_errf(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
                     h, json_array_size(blocks));
     json_t *row0 = json_array_get(blocks, 0);
     if (!json_is_array(row0) || (unsigned long long)w != json_array_size(row0))
-        return fail(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
+        return grid_errf(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
 
     /* At most about 165 bytes a block: one allocation up front, not a
      * doubling series. Only when the input could really hold that many blocks
@@ -614,7 +609,7 @@ static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
     json_t *row;
     json_array_foreach(blocks, r, row) {
         if (!json_is_array(row) || json_array_size(row) < (size_t)w)
-            return fail(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
+            return grid_errf(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
                         r, w);
         buf_puts(out, "<tr>");
         for (size_t col = 0; col < (size_t)w; col++)
@@ -624,7 +619,7 @@ static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
     }
     buf_puts(out, "</tbody></table>");
     if (buf_failed(out))
-        return fail(err, errlen, "grid_data: out of memory");
+        return grid_errf(err, errlen, "grid_data: out of memory");
     return 0;
 }
 
@@ -634,15 +629,15 @@ int grid_render_html(struct buf *out, const char *grid_data, size_t len,
     if (err && errlen)
         err[0] = '\0';
     if (!valid_dom_id(dom_id))
-        return fail(err, errlen, "dom_id: expected letters, digits, '-' or '_'");
+        return grid_errf(err, errlen, "dom_id: expected letters, digits, '-' or '_'");
     if (!grid_data)
-        return fail(err, errlen, "grid_data: missing");
+        return grid_errf(err, errlen, "grid_data: missing");
     json_error_t e;
     json_t *g = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
     if (!g && strstr(e.text, "too big"))
         g = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
     if (!g)
-        return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
+        return grid_errf(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
                     e.line, e.column, e.text);
     size_t start = out->len;
     int rc = draw(out, g, len, dom_id, err, errlen);

@@ -42,6 +42,11 @@ void grid_post_free(struct grid_post *p);
 int grid_render_html(struct buf *out, const char *grid_data, size_t len,
                      const char *dom_id, char *err, size_t errlen);
 
+/* Writes a one-line message into err (anything not printable ASCII, such as
+ * a byte quoted from the input, becomes '?') and returns -1. */
+int grid_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A number as stored grid data is read for drawing (HTML and PNG): an
  * integer, or a real with no fraction (saturated to the long long range).
  * 0 and *out, or -1 for anything else. */

@@ -145,29 +145,52 @@ static int parse_hash(const struct app *a, enum grid_table t, const char *hash, 
     return hash && hashid_parse_id(a->hashid[t], hash, strlen(hash), id);
 }
 
-static void get_json(struct app *a, enum grid_table t, const char *hash, struct http_reply *r)
+/* Cache-Control of a grid's answers: shared caches may keep public grids. */
+static const char *grid_cache_control(enum grid_table t)
+{
+    return t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
+}
+
+/* Answers a look-up that found no grid (404) or could not ask the store (503
+ * or 500), as JSON for the API or as a page; rc is the store's status. */
+static void grid_missing(struct app *a, const struct http_request *req, int rc,
+                         const char *err, int json, struct http_reply *r)
+{
+    if (rc != STORE_NOT_FOUND)
+        store_failure(r, rc, err, json);
+    else if (json)
+        http_reply_json_error(r, 404, "no such grid");
+    else
+        handle_not_found(a, req, r, NULL);
+}
+
+/* grid_data of the grid that hash names in table t: STORE_OK and *json
+ * (malloc'd), or the reply is filled by grid_missing. */
+static int load_grid_data(struct app *a, const struct http_request *req, enum grid_table t,
+                          const char *hash, int json_errors, struct http_reply *r,
+                          char **json, size_t *len)
 {
     int64_t id;
-    if (!parse_hash(a, t, hash, &id)) {
-        http_reply_json_error(r, 404, "no such grid");
-        return;
-    }
+    char err[STORE_ERRLEN] = "";
+    int rc = parse_hash(a, t, hash, &id)
+                 ? store_get_grid_data(a->store, t, id, json, len, err)
+                 : STORE_NOT_FOUND;
+    if (rc != STORE_OK)
+        grid_missing(a, req, rc, err, json_errors, r);
+    return rc;
+}
+
+static void get_json(struct app *a, const struct http_request *req, enum grid_table t,
+                     const char *hash, struct http_reply *r)
+{
     char *json = NULL;
     size_t len = 0;
-    char err[STORE_ERRLEN] = "";
-    int rc = store_get_grid_data(a->store, t, id, &json, &len, err);
-    if (rc == STORE_NOT_FOUND) {
-        http_reply_json_error(r, 404, "no such grid");
+    if (load_grid_data(a, req, t, hash, 1, r, &json, &len) != STORE_OK)
         return;
-    }
-    if (rc != STORE_OK) {
-        store_failure(r, rc, err, 1);
-        return;
-    }
     r->status = 200;
     r->content_type = JSON;
     r->cacheable = 1;
-    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
+    r->cache_control = grid_cache_control(t);
     buf_free(&r->body);
     r->body.data = json;
     r->body.len = len;
@@ -177,34 +200,25 @@ static void get_json(struct app *a, enum grid_table t, const char *hash, struct 
 static void handle_get(void *app, const struct http_request *req, struct http_reply *r,
                        const char *arg)
 {
-    (void)req;
-    get_json(app, GRID_PUBLIC, arg, r);
+    get_json(app, req, GRID_PUBLIC, arg, r);
 }
 
 static void handle_get_secret(void *app, const struct http_request *req,
                               struct http_reply *r, const char *arg)
 {
-    (void)req;
-    get_json(app, GRID_SECRET, arg, r);
+    get_json(app, req, GRID_SECRET, arg, r);
 }
 
 static void grid_page(struct app *a, const struct http_request *req, enum grid_table t,
                       const char *hash, struct http_reply *r)
 {
     int64_t id;
-    if (!parse_hash(a, t, hash, &id)) {
-        handle_not_found(a, req, r, NULL);
-        return;
-    }
     struct grid_record rec = {0};
     char err[STORE_ERRLEN] = "";
-    int rc = store_get(a->store, t, id, &rec, err);
-    if (rc == STORE_NOT_FOUND) {
-        handle_not_found(a, req, r, NULL);
-        return;
-    }
+    int rc = parse_hash(a, t, hash, &id) ? store_get(a->store, t, id, &rec, err)
+                                          : STORE_NOT_FOUND;
     if (rc != STORE_OK) {
-        store_failure(r, rc, err, 0);
+        grid_missing(a, req, rc, err, 0, r);
         return;
     }
     struct buf grid = BUF_INIT;
@@ -237,7 +251,7 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
     page_grid(&r->body, &pg);
     html_page_reply(r, 200);
     r->cacheable = 1;
-    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
+    r->cache_control = grid_cache_control(t);
     buf_free(&base);
     buf_free(&grid);
     grid_record_clear(&rec);
@@ -259,28 +273,15 @@ static void handle_page_secret(void *app, const struct http_request *req,
 static void grid_png(struct app *a, const struct http_request *req, enum grid_table t,
                      const char *hash, struct http_reply *r)
 {
-    int64_t id;
-    if (!parse_hash(a, t, hash, &id)) {
-        handle_not_found(a, req, r, NULL);
-        return;
-    }
     char *json = NULL;
     size_t len = 0;
-    char err[STORE_ERRLEN] = "";
-    int rc = store_get_grid_data(a->store, t, id, &json, &len, err);
-    if (rc == STORE_NOT_FOUND) {
-        handle_not_found(a, req, r, NULL);
+    if (load_grid_data(a, req, t, hash, 0, r, &json, &len) != STORE_OK)
         return;
-    }
-    if (rc != STORE_OK) {
-        store_failure(r, rc, err, 0);
-        return;
-    }
     char ierr[256];
     if (image_render_png(&r->body, json, len, ierr, sizeof ierr) != 0) {
         free(json);
-        fprintf(stderr, "ipborg: %s %lld cannot be drawn: %s\n", store_table_name(t),
-                (long long)id, ierr);
+        fprintf(stderr, "ipborg: %s %s cannot be drawn: %s\n", store_table_name(t), hash,
+                ierr);
         handle_not_found(a, req, r, NULL);
         return;
     }
@@ -288,7 +289,7 @@ static void grid_png(struct app *a, const struct http_request *req, enum grid_ta
     r->status = 200;
     r->content_type = "image/png";
     r->cacheable = 1;
-    r->cache_control = t == GRID_SECRET ? "private, max-age=3600" : "public, max-age=3600";
+    r->cache_control = grid_cache_control(t);
 }
 
 static void handle_png(void *app, const struct http_request *req, struct http_reply *r,

@@ -85,23 +85,6 @@
 
 /* ---- error messages ---------------------------------------------------- */
 
-/* Writes a one-line message (non-printable bytes become '?') and returns -1. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
-    return -1;
-}
 
 /* ---- the grid, read out of its JSON -------------------------------------- */
 
@@ -123,17 +106,17 @@ static int read_block(const json_t *b, size_t r, size_t c, struct block *out,
 {
     long long v[4];
     if (!json_is_array(b) || json_array_size(b) < 4)
-        return fail(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, c);
+        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, c);
     for (size_t i = 0; i < 4; i++)
         if (grid_json_number(json_array_get(b, i), &v[i]))
-            return fail(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
+            return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
                         r, c, i);
     for (size_t i = 0; i < 3; i++)
         out->rgb[i] = (unsigned char)(v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i]);
     if (v[3] < 0)
-        return fail(err, errlen, "grid_data.blocks[%zu][%zu][3]: negative block size", r, c);
+        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][3]: negative block size", r, c);
     if (v[3] > IMAGE_MAX_BLOCK)
-        return fail(err, errlen, "grid_data.blocks[%zu][%zu][3]: block size %lld is over %u",
+        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][3]: block size %lld is over %u",
                     r, c, v[3], IMAGE_MAX_BLOCK);
     out->size = v[3] < 1 ? 1 : (uint32_t)v[3];
     return 0;
@@ -144,7 +127,7 @@ static int read_grid(const json_t *root, struct grid *g, char *err, size_t errle
 {
     memset(g, 0, sizeof *g);
     if (!json_is_object(root))
-        return fail(err, errlen, "grid_data: expected an object");
+        return grid_errf(err, errlen, "grid_data: expected an object");
     const json_t *lines_on = json_object_get(root, "lines_on");
     const json_t *blocks = json_object_get(root, "blocks");
     long long w, h, flag;
@@ -153,33 +136,33 @@ static int read_grid(const json_t *root, struct grid *g, char *err, size_t errle
     else if (!grid_json_number(lines_on, &flag))
         g->lines = flag != 0;       /* legacy 0/1, maybe read as a real */
     else
-        return fail(err, errlen, "grid_data.lines_on: expected true or false");
+        return grid_errf(err, errlen, "grid_data.lines_on: expected true or false");
     if (grid_json_number(json_object_get(root, "width"), &w) || w < 1)
-        return fail(err, errlen, "grid_data.width: expected an integer >= 1");
+        return grid_errf(err, errlen, "grid_data.width: expected an integer >= 1");
     if (grid_json_number(json_object_get(root, "height"), &h) || h < 1)
-        return fail(err, errlen, "grid_data.height: expected an integer >= 1");
+        return grid_errf(err, errlen, "grid_data.height: expected an integer >= 1");
     if (w > IMAGE_MAX_BLOCKS || h > IMAGE_MAX_BLOCKS)
-        return fail(err, errlen, "grid_data: more than %u blocks on a side", IMAGE_MAX_BLOCKS);
+        return grid_errf(err, errlen, "grid_data: more than %u blocks on a side", IMAGE_MAX_BLOCKS);
     if (!json_is_array(blocks))
-        return fail(err, errlen, "grid_data.blocks: expected an array of rows");
+        return grid_errf(err, errlen, "grid_data.blocks: expected an array of rows");
     if ((size_t)h != json_array_size(blocks))
-        return fail(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
+        return grid_errf(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
                     h, json_array_size(blocks));
     const json_t *row0 = json_array_get(blocks, 0);
     if (!json_is_array(row0) || (size_t)w != json_array_size(row0))
-        return fail(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
+        return grid_errf(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
     /* Every row is checked before allocating, so w * h blocks really exist in
      * the tree and the array below is no larger than the tree itself. */
     for (size_t r = 1; r < (size_t)h; r++) {
         const json_t *row = json_array_get(blocks, r);
         if (!json_is_array(row) || json_array_size(row) < (size_t)w)
-            return fail(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
+            return grid_errf(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
                         r, w);
     }
 
     struct block *out = malloc((size_t)w * (size_t)h * sizeof *out);
     if (!out)
-        return fail(err, errlen, "grid_data: out of memory");
+        return grid_errf(err, errlen, "grid_data: out of memory");
     uint32_t cell = 1, smallest = UINT32_MAX;
     for (size_t r = 0; r < (size_t)h; r++) {
         const json_t *row = json_array_get(blocks, r);
@@ -376,7 +359,7 @@ static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
     make_plan(g, &p);
     struct job *job = calloc(1, sizeof *job);
     if (!job)
-        return fail(err, errlen, "grid_data: out of memory");
+        return grid_errf(err, errlen, "grid_data: out of memory");
     job->g = g;
     job->p = &p;
     job->out = out;
@@ -387,14 +370,14 @@ static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
     job->row = malloc((size_t)p.out_w * 3);
     int rc = -1;
     if (!job->col_idx || !job->col_off || !job->row_idx || !job->row_off || !job->row) {
-        fail(err, errlen, "grid_data: out of memory");
+        grid_errf(err, errlen, "grid_data: out of memory");
         goto done;
     }
     map_axis(g->w, p.out_w, p.lines, g->cell, job->col_idx, job->col_off);
     map_axis(g->h, p.out_h, p.lines, g->cell, job->row_idx, job->row_off);
     rc = encode(job);
     if (rc != 0)
-        fail(err, errlen, "grid_data: cannot write PNG: %s",
+        grid_errf(err, errlen, "grid_data: cannot write PNG: %s",
              job->msg[0] ? job->msg : "out of memory");
 done:
     free(job->col_idx);
@@ -411,13 +394,13 @@ static int load_grid(const char *grid_data, size_t len, struct grid *g, char *er
                      size_t errlen)
 {
     if (!grid_data)
-        return fail(err, errlen, "grid_data: missing");
+        return grid_errf(err, errlen, "grid_data: missing");
     json_error_t e;
     json_t *root = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
     if (!root && strstr(e.text, "too big"))
         root = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
     if (!root)
-        return fail(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
+        return grid_errf(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
                     e.line, e.column, e.text);
     int rc = read_grid(root, g, err, errlen);
     json_decref(root);
@@ -444,7 +427,7 @@ int image_render_png(struct buf *out, const char *grid_data, size_t len,
     if (err && errlen)
         err[0] = '\0';
     if (!out)
-        return fail(err, errlen, "image: no output buffer");
+        return grid_errf(err, errlen, "image: no output buffer");
     struct grid g;
     if (load_grid(grid_data, len, &g, err, errlen) != 0)
         return -1;
