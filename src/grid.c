@@ -45,11 +45,115 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- jansson's allocator: a per-thread arena during validation ------------ */
+
+#define ARENA_BYTES (256 * 1024)
+#define ARENA_ALIGN 16          /* what malloc guarantees on x86-64 and arm64 */
+
+struct arena {
+    char *base;                 /* ARENA_BYTES, or NULL before the first use */
+    size_t used;
+    char *last;                 /* the latest allocation, given back by its free */
+    size_t fallbacks;           /* allocations that went to malloc in this scope */
+    int active;                 /* inside grid_validate_post */
+};
+
+static _Thread_local struct arena tl_arena;
+static pthread_key_t arena_key;     /* its destructor frees a thread's arena */
+static int arena_key_ok;
+
+static int in_arena(const struct arena *a, const void *p)
+{
+    uintptr_t b = (uintptr_t)a->base, q = (uintptr_t)p;
+    return a->base && q >= b && q < b + ARENA_BYTES;
+}
+
+static void *arena_malloc(size_t n)
+{
+    struct arena *a = &tl_arena;
+    if (a->active) {
+        size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+        if (n <= ARENA_BYTES && need <= ARENA_BYTES - a->used) {
+            char *p = a->base + a->used;
+            a->used += need;
+            a->last = p;
+            return p;
+        }
+        a->fallbacks++;
+    }
+    return malloc(n);
+}
+
+static void arena_free(void *p)
+{
+    struct arena *a = &tl_arena;
+    if (!in_arena(a, p)) {
+        free(p);
+        return;
+    }
+    if ((char *)p == a->last) {
+        a->used = (size_t)(a->last - a->base);
+        a->last = NULL;
+    }
+}
+
+static void arena_destroy(void *base)
+{
+    free(base);
+}
+
+/* Before main, while the process has one thread: jansson has made no
+ * allocation that matters yet, and any it made with malloc is freed right by
+ * arena_free (not in an arena: free). */
+__attribute__((constructor)) static void arena_install(void)
+{
+    arena_key_ok = pthread_key_create(&arena_key, arena_destroy) == 0;
+    json_set_alloc_funcs(arena_malloc, arena_free);
+}
+
+/* Starts a scope on this thread's arena; 0 if there is none (out of memory),
+ * and jansson then simply uses malloc. */
+static int arena_begin(void)
+{
+    struct arena *a = &tl_arena;
+    if (!a->base) {
+        if (!arena_key_ok || !(a->base = malloc(ARENA_BYTES)))
+            return 0;
+        if (pthread_setspecific(arena_key, a->base) != 0) {
+            free(a->base);
+            a->base = NULL;
+            return 0;
+        }
+    }
+    a->used = 0;
+    a->last = NULL;
+    a->fallbacks = 0;
+    a->active = 1;
+    return 1;
+}
+
+/* Ends the scope and drops root: with json_decref if any node may live
+ * outside the arena, else by emptying the arena. */
+static void arena_end(int scoped, json_t *root)
+{
+    struct arena *a = &tl_arena;
+    if (!scoped) {
+        json_decref(root);
+        return;
+    }
+    a->active = 0;
+    if (a->fallbacks)
+        json_decref(root);
+    a->used = 0;
+    a->last = NULL;
+}
 
 /* ---- error messages ---------------------------------------------------- */
 
@@ -317,9 +421,30 @@ static int check_grid_data(struct check *c, json_t *g)
     return 0;
 }
 
+static int put_json_cb(const char *text, size_t n, void *data)
+{
+    buf_append(data, text, n);
+    return 0;
+}
+
+/* Appends v as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes it, but
+ * into b (malloc'd memory), never into memory of jansson's allocator. */
+static void put_json(struct buf *b, const json_t *v)
+{
+    if (json_dump_callback(v, put_json_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        b->oom = 1;
+}
+
+/* v as compact JSON text, malloc'd; NULL when out of memory. */
 static char *dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    struct buf b = BUF_INIT;
+    put_json(&b, v);
+    if (buf_failed(&b)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
 }
 
 /* grid_data as json_dumps(g, JSON_COMPACT) would write it, byte for byte,
@@ -344,22 +469,15 @@ static char *dump_grid_data(const json_t *g)
             buf_putc(&b, ',');
         first = 0;
         json_t *k = json_string(key);
-        char *text = k ? dump(k) : NULL;
-        json_decref(k);
-        if (!text) {
+        if (!k) {
             buf_free(&b);
             return NULL;
         }
-        buf_puts(&b, text);
-        free(text);
+        put_json(&b, k);
+        json_decref(k);
         buf_putc(&b, ':');
         if (value != blocks) {
-            if (!(text = dump(value))) {
-                buf_free(&b);
-                return NULL;
-            }
-            buf_puts(&b, text);
-            free(text);
+            put_json(&b, value);
             continue;
         }
         buf_putc(&b, '[');
@@ -386,6 +504,10 @@ static char *dump_grid_data(const json_t *g)
         buf_putc(&b, ']');
     }
     buf_putc(&b, '}');
+    if (buf_failed(&b)) {
+        buf_free(&b);
+        return NULL;
+    }
     return buf_steal(&b);
 }
 
@@ -421,13 +543,17 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
     if (memchr(body, '\0', len))
         return grid_errf(err, errlen, "body: contains a NUL byte");
 
+    int scoped = arena_begin();
     json_error_t e;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &e);
-    if (!root)
-        return parse_failure(body, len, &e, err, errlen);
+    if (!root) {
+        int rc = parse_failure(body, len, &e, err, errlen);
+        arena_end(scoped, NULL);
+        return rc;
+    }
     if (!json_is_object(root)) {
         grid_errf(err, errlen, "body: expected a JSON object, got %s", type_name(root));
-        json_decref(root);
+        arena_end(scoped, root);
         return -1;
     }
 
@@ -461,7 +587,7 @@ int grid_validate_post(const char *body, size_t len, const struct grid_limits *l
             rc = grid_errf(err, errlen, "body: out of memory");
         }
     }
-    json_decref(root);
+    arena_end(scoped, root);
     return rc;
 }
 

@@ -23,6 +23,20 @@
  *   ipborg_seq(name TEXT PRIMARY KEY, last_id INTEGER NOT NULL) one row per grid table
  *   ipborg_deleted(seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL,
  *     id INTEGER NOT NULL, deleted_at TEXT NOT NULL)           the deletion log
+ *   INDEX ipborg_public_grids_id ON public_grids(id)           (and secret_grids)
+ *
+ * The id index. /random draws ids and asks whether each exists. Through the
+ * table's own b-tree that reads the leaf holding the row -- with rows of
+ * kilobytes, the leaves of 100,000 grids are some 100 MB, far beyond a
+ * connection's page cache (2 MB), so each draw cost a read from the OS and
+ * /random at 100,000 grids ran at ~0.8x its rate at 1,000. An index on id
+ * alone (an ipborg addition; SPEC §6 lets ipborg add, the columns keep their
+ * meaning) holds ~3 pages per 1,000 rows, stays in the cache, and answers the
+ * existence check by itself (a covering index), so /random no longer depends
+ * on the table's size. exists uses it with INDEXED BY; a file without it
+ * (read-only on an old file, or tables recreated by a program that does not
+ * make it) falls back to the table. Bigger page caches (up to 64 connections)
+ * or mmap would hold the leaves only at the price of the RSS budget.
  *
  * The id sequence. SQLite without AUTOINCREMENT hands out max(rowid) + 1, so
  * after the newest grid is deleted its id would come back, and the URL of the
@@ -99,6 +113,7 @@ enum stmt_kind {
     S_LOG_DELETE, S_WATCH, S_DATA_VERSION,
     S_META_PUT, S_STATS,
     S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+    S_EXISTS_IDX,
     S_KINDS
 };
 
@@ -149,6 +164,7 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_SAVEPOINT] = "SAVEPOINT ipborg_put",
     [S_RELEASE] = "RELEASE ipborg_put",
     [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
+    [S_EXISTS_IDX] = "SELECT 1 FROM $T INDEXED BY ipborg_$T_id WHERE id = ?1",
 };
 
 #define GRID_COLUMNS_SQL                                                           \
@@ -164,6 +180,7 @@ struct sconn {
     char *path;                        /* for messages */
     int readonly;
     int has_created_at[GRID_TABLES];   /* always 1 unless read-only on an old file */
+    int has_id_index[GRID_TABLES];     /* ipborg_$T_id is there (exists uses it) */
     int loading;                       /* between load_begin and load_end */
     long long saved_cache_size;        /* PRAGMA cache_size before load_begin */
     struct committer *gc;              /* group commit of puts (read-write only) */
@@ -346,6 +363,23 @@ static int column_exists(struct sconn *c, const char *table, const char *col, in
     return rc;
 }
 
+static int id_index_exists(struct sconn *c, enum grid_table t, int *yes, char *err)
+{
+    char sql[200];
+    long long n = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'ipborg_%s_id'",
+             store_table_name(t));
+    int rc = query_int(c, sql, &n, err, "cannot read the schema");
+    *yes = n > 0;
+    return rc;
+}
+
+/* The id index of both tables (see the top of the file); in a transaction. */
+#define ID_INDEXES_SQL                                                                \
+    "CREATE INDEX IF NOT EXISTS ipborg_public_grids_id ON public_grids(id);"          \
+    "CREATE INDEX IF NOT EXISTS ipborg_secret_grids_id ON secret_grids(id);"
+
 /* Is every piece of the schema in place? Read without a write lock, so that
  * the usual connect (schema already there) never waits for a writer. */
 static int schema_complete(struct sconn *c, int *yes, char *err)
@@ -363,6 +397,9 @@ static int schema_complete(struct sconn *c, int *yes, char *err)
         int there = 0;
         int rc = column_exists(c, store_table_name((enum grid_table)t), "created_at",
                                &there, err);
+        if (rc != STORE_OK || !there)
+            return rc;
+        rc = id_index_exists(c, (enum grid_table)t, &there, err);
         if (rc != STORE_OK || !there)
             return rc;
     }
@@ -406,7 +443,7 @@ static int schema_create(struct sconn *c, char *err)
                       "SELECT 'secret_grids', coalesce(max(id), 0) FROM secret_grids;"
                       "CREATE TABLE IF NOT EXISTS ipborg_deleted(seq INTEGER PRIMARY KEY "
                       "AUTOINCREMENT, tbl TEXT NOT NULL, id INTEGER NOT NULL, "
-                      "deleted_at TEXT NOT NULL);",
+                      "deleted_at TEXT NOT NULL);" ID_INDEXES_SQL,
                       err, "cannot create ipborg's tables");
     return tx_end(c, own, rc, err, "cannot commit the new tables");
 }
@@ -433,8 +470,10 @@ static int setup_readwrite(struct sconn *c, char *err)
     status = schema_complete(c, &complete, err);
     if (status == STORE_OK && !complete)
         status = schema_create(c, err);
-    if (status == STORE_OK)
+    if (status == STORE_OK) {
         c->has_created_at[GRID_PUBLIC] = c->has_created_at[GRID_SECRET] = 1;
+        c->has_id_index[GRID_PUBLIC] = c->has_id_index[GRID_SECRET] = 1;
+    }
     return status;
 }
 
@@ -452,6 +491,8 @@ static int setup_readonly(struct sconn *c, char *err)
             return STORE_ERROR;
         }
         rc = column_exists(c, name, "created_at", &c->has_created_at[t], err);
+        if (rc == STORE_OK)
+            rc = id_index_exists(c, (enum grid_table)t, &c->has_id_index[t], err);
         if (rc != STORE_OK)
             return rc;
     }
@@ -672,7 +713,17 @@ static int sqlite_max_id(void *conn, enum grid_table t, int64_t *max_id, char *e
 
 static int sqlite_exists(void *conn, enum grid_table t, int64_t id, char *err)
 {
-    return query_ints(conn, S_EXISTS, t, 1, id, NULL, NULL, err, "cannot look up an id in");
+    struct sconn *c = conn;
+    if (c->has_id_index[t]) {
+        int rc = query_ints(c, S_EXISTS_IDX, t, 1, id, NULL, NULL, err,
+                            "cannot look up an id in");
+        if (rc != STORE_ERROR)
+            return rc;
+        /* The index went away under us (tables recreated without it): use
+         * the table from now on. */
+        c->has_id_index[t] = 0;
+    }
+    return query_ints(c, S_EXISTS, t, 1, id, NULL, NULL, err, "cannot look up an id in");
 }
 
 static int sqlite_nth_id(void *conn, enum grid_table t, int64_t k, int64_t *id_out,
@@ -1222,6 +1273,7 @@ static int sqlite_load_begin(void *conn, int replace, char *err)
                           "DROP TABLE IF EXISTS secret_grids;"
                           "CREATE TABLE public_grids" GRID_COLUMNS_SQL ";"
                           "CREATE TABLE secret_grids" GRID_COLUMNS_SQL ";"
+                          ID_INDEXES_SQL
                           "DELETE FROM ipborg_seq;",
                           err, "cannot recreate the grid tables");
     if (status != STORE_OK) {

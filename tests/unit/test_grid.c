@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "buf.h"
@@ -699,6 +700,162 @@ static void test_render_garbage(void **state)
 /* Repeated use of the largest valid post (no state carried between calls);
  * prints the time per call for information only: timings are never asserted
  * in tests (the benchmarks under bench/ measure speed). */
+/* ---- validation on many threads at once ------------------------------------
+ * grid_validate_post runs jansson on a per-thread arena (grid.c). Whatever the
+ * interleaving, every thread must get exactly what one thread alone gets, and
+ * the grid_data column must equal jansson's own json_dumps of the body's
+ * grid_data made with plain malloc. Meanwhile other threads use jansson the
+ * ordinary way (json_loads, json_dumps freed with free(), deep copies), as
+ * page.c, migrate and backup do; under AddressSanitizer a pointer of an arena
+ * reaching free(), or a value of one thread's arena dying under another, would
+ * show. valid_19 (100x100) is larger than an arena: the malloc fallback runs. */
+
+struct outcome {
+    int rc;
+    char err[512];
+    struct grid_post post;
+};
+
+struct mt_corpus {
+    size_t n;
+    char **body;
+    size_t *len;
+    struct outcome *ref;
+    char **plain_grid_data;      /* json_dumps of the body's grid_data, or NULL */
+};
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_outcome(const struct outcome *a, const struct outcome *b)
+{
+    if (a->rc != b->rc || strcmp(a->err, b->err) != 0)
+        return 0;
+    if (a->rc != 0)
+        return 1;
+    return same_str(a->post.ipb_version, b->post.ipb_version) &&
+           same_str(a->post.python_version, b->post.python_version) &&
+           same_str(a->post.grid_data, b->post.grid_data) &&
+           same_str(a->post.code_cells, b->post.code_cells) &&
+           same_str(a->post.ipb_class, b->post.ipb_class) &&
+           a->post.secret == b->post.secret;
+}
+
+struct mt_worker {
+    const struct mt_corpus *c;
+    int kind;                    /* 0: validates, 1: other jansson use */
+    unsigned seed;
+    int mismatches;
+};
+
+static void *mt_validate(void *arg)
+{
+    struct mt_worker *w = arg;
+    const struct mt_corpus *c = w->c;
+    for (int round = 0; round < 6; round++) {
+        for (size_t k = 0; k < c->n; k++) {
+            size_t i = (k * 7 + w->seed + (size_t)round) % c->n;
+            struct outcome o;
+            memset(&o, 0, sizeof o);
+            o.rc = grid_validate_post(c->body[i], c->len[i], NULL, &o.post, o.err,
+                                      sizeof o.err);
+            if (!same_outcome(&o, &c->ref[i]))
+                w->mismatches++;
+            grid_post_free(&o.post);
+        }
+    }
+    return NULL;
+}
+
+static void *mt_other(void *arg)
+{
+    struct mt_worker *w = arg;
+    const struct mt_corpus *c = w->c;
+    for (int round = 0; round < 6; round++) {
+        for (size_t i = 0; i < c->n; i++) {
+            if (!c->plain_grid_data[i])
+                continue;
+            size_t skip = c->len[i] >= 3 && memcmp(c->body[i], "\xEF\xBB\xBF", 3) == 0;
+            json_t *root = json_loadb(c->body[i] + 3 * skip, c->len[i] - 3 * skip, 0, NULL);
+            json_t *copy = json_deep_copy(json_object_get(root, "grid_data"));
+            json_decref(root);
+            char *text = json_dumps(copy, JSON_COMPACT);
+            if (!text || strcmp(text, c->plain_grid_data[i]) != 0)
+                w->mismatches++;
+            free(text);
+            json_decref(copy);
+        }
+    }
+    return NULL;
+}
+
+static void test_posts_threads(void **state)
+{
+    (void)state;
+    struct names names = list_vectors("posts", "", ".json");
+    struct mt_corpus c = {0};
+    c.n = names.n;
+    c.body = calloc(c.n, sizeof *c.body);
+    c.len = calloc(c.n, sizeof *c.len);
+    c.ref = calloc(c.n, sizeof *c.ref);
+    c.plain_grid_data = calloc(c.n, sizeof *c.plain_grid_data);
+    assert_non_null(c.ref);
+    size_t valid = 0, big = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        c.body[i] = read_vector(names.v[i], &c.len[i]);
+        c.ref[i].rc = grid_validate_post(c.body[i], c.len[i], NULL, &c.ref[i].post,
+                                         c.ref[i].err, sizeof c.ref[i].err);
+        if (c.ref[i].rc != 0)
+            continue;
+        valid++;
+        big += strlen(c.ref[i].post.grid_data) > 100000;
+        /* The same column computed with no arena in sight. */
+        size_t skip = c.len[i] >= 3 && memcmp(c.body[i], "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        json_t *root = json_loadb(c.body[i] + skip, c.len[i] - skip, JSON_DECODE_ANY, NULL);
+        assert_non_null(root);
+        c.plain_grid_data[i] = json_dumps(json_object_get(root, "grid_data"), JSON_COMPACT);
+        json_decref(root);
+        if (!c.plain_grid_data[i] || strcmp(c.plain_grid_data[i], c.ref[i].post.grid_data))
+            fail_msg("%s: grid_data differs from jansson's own dump", names.v[i]);
+    }
+    assert_true(valid >= 10);
+    assert_true(big >= 1);
+
+    enum { VALIDATORS = 8, OTHERS = 3 };
+    pthread_t th[VALIDATORS + OTHERS];
+    struct mt_worker w[VALIDATORS + OTHERS];
+    for (int i = 0; i < VALIDATORS + OTHERS; i++) {
+        w[i] = (struct mt_worker){&c, i >= VALIDATORS, (unsigned)i * 13, 0};
+        assert_int_equal(pthread_create(&th[i], NULL,
+                                        i < VALIDATORS ? mt_validate : mt_other, &w[i]), 0);
+    }
+    int mismatches = 0;
+    for (int i = 0; i < VALIDATORS + OTHERS; i++) {
+        pthread_join(th[i], NULL);
+        mismatches += w[i].mismatches;
+    }
+    assert_int_equal(mismatches, 0);
+
+    /* And the main thread, which validated before the others ran, still does. */
+    for (size_t i = 0; i < c.n; i++) {
+        struct outcome o;
+        memset(&o, 0, sizeof o);
+        o.rc = grid_validate_post(c.body[i], c.len[i], NULL, &o.post, o.err, sizeof o.err);
+        assert_true(same_outcome(&o, &c.ref[i]));
+        grid_post_free(&o.post);
+        grid_post_free(&c.ref[i].post);
+        free(c.plain_grid_data[i]);
+        free(c.body[i]);
+    }
+    free(c.body);
+    free(c.len);
+    free(c.ref);
+    free(c.plain_grid_data);
+    free_names(&names);
+}
+
 static void test_speed(void **state)
 {
     (void)state;
@@ -739,6 +896,7 @@ int main(void)
         cmocka_unit_test(test_posts_columns),
         cmocka_unit_test(test_posts_limits),
         cmocka_unit_test(test_posts_bytes),
+        cmocka_unit_test(test_posts_threads),
         cmocka_unit_test(test_render_vectors),
         cmocka_unit_test(test_render_clamps),
         cmocka_unit_test(test_render_refuses),

@@ -380,6 +380,76 @@ static void test_count_exists_nth(void **state)
     store_close(st);
 }
 
+/* --- the id index (/random's existence checks) ------------------------------------ */
+
+static void raw_exec(const char *path, const char *sql);
+
+static long long index_count(const char *path)
+{
+    return raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                         "name IN ('ipborg_public_grids_id', 'ipborg_secret_grids_id')");
+}
+
+/* exists answers as the table says, for every id up to one past the largest. */
+static void assert_exists_matches(struct store *st, const char *path)
+{
+    void *c = conn_of(st);
+    const struct store_ops *ops = store_backend(st);
+    char err[STORE_ERRLEN] = "";
+    for (int t = 0; t < GRID_TABLES; t++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT coalesce(max(id), 0) FROM %s",
+                 store_table_name((enum grid_table)t));
+        long long max = raw_int(path, sql);
+        assert_true(max > 0);
+        for (long long id = 0; id <= max + 1; id++) {
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE id = %lld",
+                     store_table_name((enum grid_table)t), id);
+            int there = raw_int(path, sql) > 0;
+            assert_int_equal(ops->exists(c, (enum grid_table)t, id, err),
+                             there ? STORE_OK : STORE_NOT_FOUND);
+        }
+    }
+}
+
+static void test_id_index(void **state)
+{
+    struct fixture *f = *state;
+    copy_legacy(f);
+    /* Read-only on the old file: nothing is added, exists reads the table. */
+    struct store *st = open_ok(f, STORE_READONLY);
+    assert_exists_matches(st, f->path);
+    store_close(st);
+    assert_int_equal(index_count(f->path), 0);
+
+    /* Read-write: the index of each table is made, and it answers. */
+    st = open_ok(f, 0);
+    assert_int_equal(index_count(f->path), 2);
+    put_ok(st, GRID_PUBLIC);
+    put_ok(st, GRID_SECRET);
+    assert_exists_matches(st, f->path);
+    int64_t id = 0;
+    char err[STORE_ERRLEN] = "";
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(store_random_id(st, GRID_PUBLIC, &id, err), STORE_OK);
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM public_grids WHERE id = %lld",
+                 (long long)id);
+        assert_int_equal(raw_int(f->path, sql), 1);
+    }
+
+    /* The index dropped under a live connection: exists goes on, from the table. */
+    raw_exec(f->path, "DROP INDEX ipborg_public_grids_id; DROP INDEX ipborg_secret_grids_id");
+    assert_exists_matches(st, f->path);
+    store_close(st);
+
+    /* The next read-write open makes them again. */
+    st = open_ok(f, 0);
+    assert_int_equal(index_count(f->path), 2);
+    assert_exists_matches(st, f->path);
+    store_close(st);
+}
+
 /* --- ids ---------------------------------------------------------------------- */
 
 static void test_ids_never_reused(void **state)
@@ -1193,6 +1263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy_readwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_nulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_exists_nth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_uniform, setup, teardown),
