@@ -69,8 +69,21 @@ static void failf(FILE *msgs, const char *cmd, const char *fmt, ...)
 
 /* --- rendering ----------------------------------------------------------------- */
 
-int backup_render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
-                      const struct hashid *h, char *err)
+/* A JSON column: with canonical, rec's text is already in canonical form
+ * (import made it from its tree) and is appended as it is; else it is parsed
+ * and written in canonical form. */
+static int render_json(struct buf *out, const char *col, const char *text, int canonical,
+                       char *err)
+{
+    if (canonical) {
+        buf_puts(out, text);
+        return 0;
+    }
+    return canon_json_scan(col, text, out, NULL, err);
+}
+
+static int render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
+                      const struct hashid *h, int canonical, char *err)
 {
     char hash[HASHID_MAX_LEN + 1];
     if (rec->id < 1 || hashid_encode(h, (uint64_t)rec->id, hash, sizeof hash) < 0) {
@@ -84,14 +97,14 @@ int backup_render_row(struct buf *out, enum grid_table t, const struct grid_reco
     buf_puts(out, ",\"ipb_version\":");
     canon_string(out, rec->ipb_version);
     buf_puts(out, ",\"python_version\":");
-    if (canon_json_scan("python_version", rec->python_version, out, NULL, err))
+    if (render_json(out, "python_version", rec->python_version, canonical, err))
         return -1;
     buf_puts(out, ",\"grid_data\":");
-    if (canon_json_scan("grid_data", rec->grid_data, out, NULL, err))
+    if (render_json(out, "grid_data", rec->grid_data, canonical, err))
         return -1;
     buf_puts(out, ",\"code_cells\":");
     if (rec->code_cells) {
-        if (canon_json_scan("code_cells", rec->code_cells, out, NULL, err))
+        if (render_json(out, "code_cells", rec->code_cells, canonical, err))
             return -1;
     } else {
         buf_puts(out, "null");
@@ -117,6 +130,12 @@ int backup_render_row(struct buf *out, enum grid_table t, const struct grid_reco
         return -1;
     }
     return 0;
+}
+
+int backup_render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
+                      const struct hashid *h, char *err)
+{
+    return render_row(out, t, rec, h, 0, err);
 }
 
 static void render_header(struct buf *out, const char *pub, const char *sec)
@@ -672,7 +691,9 @@ static int load_lines(struct import_run *r)
         }
         if (rc == 0) {
             buf_reset(&r->render);
-            if (backup_render_row(&r->render, p.t, &row, r->h[p.t], why) != 0) {
+            /* The JSON columns are canonical already (parse_row): not
+             * parsed a third time. */
+            if (render_row(&r->render, p.t, &row, r->h[p.t], 1, why) != 0) {
                 snprintf(err, sizeof err, "%s id %lld: %s", table, (long long)p.rec.id, why);
                 rc = -1;
             }
