@@ -13,10 +13,11 @@
  * not an export creates nothing). Then, in one load transaction: the
  * header's salts are stored with meta_set, which inside a load overwrites
  * (store.h: the target's grids are all replaced, so its URLs must come from
- * the file's salts); each line is parsed without a tree (canon_object_walk
- * gives each member's value as a range of the line), checked -- known keys
- * only, tables in order and ids strictly increasing within a table (which
- * also rules out duplicates without remembering ids), the hash equal to the
+ * the file's salts); each line is parsed once by jansson (canon_json_parse,
+ * which refuses a repeated key anywhere in the line; export never writes
+ * one), its JSON columns taken from the tree in canonical form, checked --
+ * known keys only, tables in order and ids strictly increasing within a
+ * table (which also rules out duplicates without remembering ids), the hash equal to the
  * hash of the id under the header's salts, migrate_check_row -- and handed
  * to load_row. Any bad line ends in load_end(commit=0): nothing written.
  *
@@ -68,8 +69,21 @@ static void failf(FILE *msgs, const char *cmd, const char *fmt, ...)
 
 /* --- rendering ----------------------------------------------------------------- */
 
-int backup_render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
-                      const struct hashid *h, char *err)
+/* A JSON column: with canonical, rec's text is already in canonical form
+ * (import made it from its tree) and is appended as it is; else it is parsed
+ * and written in canonical form. */
+static int render_json(struct buf *out, const char *col, const char *text, int canonical,
+                       char *err)
+{
+    if (canonical) {
+        buf_puts(out, text);
+        return 0;
+    }
+    return canon_json_scan(col, text, out, NULL, err);
+}
+
+static int render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
+                      const struct hashid *h, int canonical, char *err)
 {
     char hash[HASHID_MAX_LEN + 1];
     if (rec->id < 1 || hashid_encode(h, (uint64_t)rec->id, hash, sizeof hash) < 0) {
@@ -83,14 +97,14 @@ int backup_render_row(struct buf *out, enum grid_table t, const struct grid_reco
     buf_puts(out, ",\"ipb_version\":");
     canon_string(out, rec->ipb_version);
     buf_puts(out, ",\"python_version\":");
-    if (canon_json_scan("python_version", rec->python_version, out, NULL, err))
+    if (render_json(out, "python_version", rec->python_version, canonical, err))
         return -1;
     buf_puts(out, ",\"grid_data\":");
-    if (canon_json_scan("grid_data", rec->grid_data, out, NULL, err))
+    if (render_json(out, "grid_data", rec->grid_data, canonical, err))
         return -1;
     buf_puts(out, ",\"code_cells\":");
     if (rec->code_cells) {
-        if (canon_json_scan("code_cells", rec->code_cells, out, NULL, err))
+        if (render_json(out, "code_cells", rec->code_cells, canonical, err))
             return -1;
     } else {
         buf_puts(out, "null");
@@ -116,6 +130,12 @@ int backup_render_row(struct buf *out, enum grid_table t, const struct grid_reco
         return -1;
     }
     return 0;
+}
+
+int backup_render_row(struct buf *out, enum grid_table t, const struct grid_record *rec,
+                      const struct hashid *h, char *err)
+{
+    return render_row(out, t, rec, h, 0, err);
 }
 
 static void render_header(struct buf *out, const char *pub, const char *sec)
@@ -347,97 +367,90 @@ static const char *const field_names[N_FIELDS] = {
 /* Optional fields read as null when absent. */
 static const int field_required[N_FIELDS] = {1, 1, 1, 1, 1, 1, 0, 1, 1, 0};
 
-struct span {
-    int present;
-    size_t off, len;
-};
-
-struct line_walk {
-    const char *const *names;
-    int n;
-    struct span *spans;
-};
-
-static int walk_member(void *vctx, const char *key, size_t val, size_t len, char *err)
+/* The members of object o by names into vals[0..n) (NULL when absent); a key
+ * not in names is an error. jansson (JSON_REJECT_DUPLICATES) has already
+ * refused a repeated key. 0, or -1 with one line in err. */
+static int take_members(json_t *o, const char *const *names, int n, json_t **vals,
+                        char *err)
 {
-    struct line_walk *w = vctx;
-    for (int i = 0; i < w->n; i++) {
-        if (strcmp(key, w->names[i]) != 0)
-            continue;
-        if (w->spans[i].present) {
-            store_errf(err, "key \"%s\" appears twice", key);
-            return 1;
+    memset(vals, 0, (size_t)n * sizeof *vals);
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        int i = 0;
+        while (i < n && strcmp(key, names[i]) != 0)
+            i++;
+        if (i == n) {
+            store_errf(err, "unknown key \"%.60s\"", key);
+            return -1;
         }
-        w->spans[i] = (struct span){1, val, len};
-        return 0;
+        vals[i] = val;
     }
-    store_errf(err, "unknown key \"%.60s\"", key);
-    return 1;
+    return 0;
 }
 
-/* Walks the object in text, filling spans[0..n) by the names. */
-static int walk_object(const char *text, const char *const *names, int n,
-                       struct span *spans, char *err)
-{
-    memset(spans, 0, (size_t)n * sizeof *spans);
-    struct line_walk w = {names, n, spans};
-    return canon_object_walk(text, walk_member, &w, err);
-}
-
-static int span_is(const char *line, const struct span *s, const char *word)
-{
-    return s->len == strlen(word) && memcmp(line + s->off, word, s->len) == 0;
-}
-
-/* A string field, or NULL for JSON null (allowed when nullable). *out malloc'd. */
-static int span_string(const char *line, const struct span *s, const char *name,
-                       int nullable, char **out, char *err)
+/* A string field, or NULL for JSON null or absent (allowed when nullable).
+ * *out malloc'd. */
+static int take_string(const json_t *v, const char *name, int nullable, char **out,
+                       char *err)
 {
     *out = NULL;
-    if (!s->present || span_is(line, s, "null")) {
+    if (!v || json_is_null(v)) {
         if (nullable)
             return 0;
         store_errf(err, "%s is null (it is required)", name);
         return -1;
     }
-    char why[STORE_ERRLEN] = "";
-    if (line[s->off] != '"') {
+    if (!json_is_string(v)) {
         store_errf(err, "%s is not a string", name);
         return -1;
     }
-    *out = canon_string_decode(line + s->off, s->len, why);
-    if (!*out) {
-        store_errf(err, "%s: %s", name, why);
+    /* Valid UTF-8 without NUL: jansson checked, without JSON_ALLOW_NUL. */
+    if (!(*out = strdup(json_string_value(v)))) {
+        store_errf(err, "%s: out of memory", name);
         return -1;
     }
     return 0;
 }
 
-/* A positive integer without sign, fraction, exponent or leading zero. */
-static int span_id(const char *line, const struct span *s, int64_t *id, char *err)
+/* A positive integer (1, not 1.0 or "1"). as_reals: the line held an integer
+ * beyond 64 bits, so jansson read every integer as a double; then an
+ * integral double of at most 2^53 (exact) is taken. */
+static int take_id(const json_t *v, int as_reals, int64_t *id, char *err)
 {
-    const char *p = line + s->off;
-    int64_t v = 0;
-    int ok = s->len > 0 && s->len <= 19 && p[0] != '0';
-    for (size_t i = 0; ok && i < s->len; i++) {
-        if (p[i] < '0' || p[i] > '9' || v > (INT64_MAX - (p[i] - '0')) / 10)
-            ok = 0;
-        else
-            v = v * 10 + (p[i] - '0');
+    if (json_is_integer(v) && json_integer_value(v) >= 1) {
+        *id = (int64_t)json_integer_value(v);
+        return 0;
     }
-    if (!ok) {
-        store_errf(err, "id is not a positive integer");
+    if (as_reals && json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d >= 1 && d <= 9007199254740992.0 && d == (double)(int64_t)d) {
+            *id = (int64_t)d;
+            return 0;
+        }
+    }
+    store_errf(err, "id is not a positive integer");
+    return -1;
+}
+
+/* The canonical text of a JSON column's value, malloc'd. */
+static int take_json(const json_t *v, const char *name, char **out, char *err)
+{
+    struct buf b = BUF_INIT;
+    canon_json_write(&b, v);
+    if (!(*out = buf_steal(&b))) {
+        buf_free(&b);
+        store_errf(err, "%s: out of memory", name);
         return -1;
     }
-    *id = v;
     return 0;
 }
 
 struct parsed {
     enum grid_table t;
     char *hash;
-    struct grid_record rec;     /* strings: ipb_version, ipb_class, created_at
-                                 * malloc'd; JSON columns point into the line */
+    struct grid_record rec;     /* every string malloc'd; the JSON columns in
+                                 * canonical form (NULL when absent) */
 };
 
 static void parsed_clear(struct parsed *p)
@@ -446,24 +459,29 @@ static void parsed_clear(struct parsed *p)
     free(p->rec.ipb_version);
     free(p->rec.ipb_class);
     free(p->rec.created_at);
+    free(p->rec.python_version);
+    free(p->rec.grid_data);
+    free(p->rec.code_cells);
     memset(p, 0, sizeof *p);
 }
 
-/* Parses one grid line (modified: the JSON columns are cut out of it in
- * place). 0, or -1 with one line in err. */
-static int parse_row(char *line, struct parsed *p, char *err)
+/* The fields of one grid line's object. 0, or -1 with one line in err. */
+static int parse_fields(json_t *o, int as_reals, struct parsed *p, char *err)
 {
-    struct span sp[N_FIELDS];
-    memset(p, 0, sizeof *p);
-    if (walk_object(line, field_names, N_FIELDS, sp, err) != 0)
+    json_t *f[N_FIELDS];
+    if (!json_is_object(o)) {
+        store_errf(err, "not a JSON object");
+        return -1;
+    }
+    if (take_members(o, field_names, N_FIELDS, f, err) != 0)
         return -1;
     for (int i = 0; i < N_FIELDS; i++)
-        if (field_required[i] && !sp[i].present) {
+        if (field_required[i] && !f[i]) {
             store_errf(err, "key \"%s\" is missing", field_names[i]);
             return -1;
         }
     char *table = NULL;
-    if (span_string(line, &sp[F_TABLE], "table", 0, &table, err))
+    if (take_string(f[F_TABLE], "table", 0, &table, err))
         return -1;
     int known = 1;
     if (strcmp(table, "public_grids") == 0)
@@ -477,33 +495,39 @@ static int parse_row(char *line, struct parsed *p, char *err)
     free(table);
     if (!known)
         return -1;
-    if (span_id(line, &sp[F_ID], &p->rec.id, err) ||
-        span_string(line, &sp[F_HASH], "hash", 0, &p->hash, err) ||
-        span_string(line, &sp[F_IPB_VERSION], "ipb_version", 1, &p->rec.ipb_version, err) ||
-        span_string(line, &sp[F_IPB_CLASS], "ipb_class", 1, &p->rec.ipb_class, err) ||
-        span_string(line, &sp[F_CREATED_AT], "created_at", 1, &p->rec.created_at, err))
+    if (take_id(f[F_ID], as_reals, &p->rec.id, err) ||
+        take_string(f[F_HASH], "hash", 0, &p->hash, err) ||
+        take_string(f[F_IPB_VERSION], "ipb_version", 1, &p->rec.ipb_version, err) ||
+        take_string(f[F_IPB_CLASS], "ipb_class", 1, &p->rec.ipb_class, err) ||
+        take_string(f[F_CREATED_AT], "created_at", 1, &p->rec.created_at, err))
         return -1;
-    if (span_is(line, &sp[F_SECRET], "true")) {
-        p->rec.secret = 1;
-    } else if (span_is(line, &sp[F_SECRET], "false")) {
-        p->rec.secret = 0;
+    if (json_is_boolean(f[F_SECRET])) {
+        p->rec.secret = json_is_true(f[F_SECRET]);
     } else {
         store_errf(err, "secret is neither true nor false");
         return -1;
     }
-    /* The JSON columns, cut out in place: each value is followed by at
-     * least one byte of the line (',' '}' or whitespace) that no other
-     * value needs any more. */
-    static const enum field json_fields[] = {F_PYTHON_VERSION, F_GRID_DATA, F_CODE_CELLS};
-    char **json_cols[] = {&p->rec.python_version, &p->rec.grid_data, &p->rec.code_cells};
-    for (size_t i = 0; i < 3; i++) {
-        struct span *s = &sp[json_fields[i]];
-        if (!s->present)
-            continue;
-        *json_cols[i] = line + s->off;
-        line[s->off + s->len] = '\0';
-    }
+    if (take_json(f[F_PYTHON_VERSION], "python_version", &p->rec.python_version, err) ||
+        take_json(f[F_GRID_DATA], "grid_data", &p->rec.grid_data, err) ||
+        (f[F_CODE_CELLS] &&
+         take_json(f[F_CODE_CELLS], "code_cells", &p->rec.code_cells, err)))
+        return -1;
     return 0;
+}
+
+/* Parses one grid line: one jansson parse (a repeated key anywhere in the
+ * line is refused; export never writes one), the fields taken from the tree.
+ * 0, or -1 with one line in err (then p may hold some fields: parsed_clear). */
+static int parse_row(const char *line, struct parsed *p, char *err)
+{
+    int as_reals = 0;
+    memset(p, 0, sizeof *p);
+    json_t *o = canon_json_parse("the line", line, JSON_REJECT_DUPLICATES, &as_reals, err);
+    if (!o)
+        return -1;
+    int rc = parse_fields(o, as_reals, p, err);
+    json_decref(o);
+    return rc;
 }
 
 /* --- import: the header ------------------------------------------------------------ */
@@ -519,44 +543,57 @@ static void header_clear(struct header *h)
     h->pub = h->sec = NULL;
 }
 
-static int parse_header(char *line, struct header *h, char *err)
+static int header_fields(json_t *o, struct header *h, char *err)
 {
     static const char *const names[] = {"ipborg_export", "salts"};
     static const char *const salt_names[] = {"public", "secret"};
-    struct span sp[2], ss[2];
-    h->pub = h->sec = NULL;
+    json_t *f[2], *s[2];
     char why[STORE_ERRLEN] = "";
-    if (walk_object(line, names, 2, sp, why) != 0) {
-        store_errf(err, "not an ipborg export header (%s)", why);
+    if (!json_is_object(o) || take_members(o, names, 2, f, why) != 0) {
+        store_errf(err, "not an ipborg export header (%s)", why[0] ? why : "not a JSON object");
         return -1;
     }
-    if (!sp[0].present || !sp[1].present) {
+    if (!f[0] || !f[1]) {
         store_errf(err, "not an ipborg export header (it needs \"ipborg_export\" and "
                    "\"salts\")");
         return -1;
     }
-    if (!span_is(line, &sp[0], FORMAT_VERSION)) {
-        store_errf(err, "export format %.*s is not supported (this ipborg reads format "
-                   FORMAT_VERSION ")", (int)(sp[0].len < 20 ? sp[0].len : 20),
-                   line + sp[0].off);
+    if (!json_is_integer(f[0]) || json_integer_value(f[0]) != atoi(FORMAT_VERSION)) {
+        struct buf v = BUF_INIT;
+        canon_json_write(&v, f[0]);
+        store_errf(err, "export format %.20s is not supported (this ipborg reads format "
+                   FORMAT_VERSION ")", v.data ? v.data : "?");
+        buf_free(&v);
         return -1;
     }
-    if (span_is(line, &sp[1], "null"))
+    if (json_is_null(f[1]))
         return 0;
-    line[sp[1].off + sp[1].len] = '\0';
-    char *salts = line + sp[1].off;
-    if (walk_object(salts, salt_names, 2, ss, why) != 0 || !ss[0].present ||
-        !ss[1].present) {
+    if (!json_is_object(f[1]) || take_members(f[1], salt_names, 2, s, why) != 0 || !s[0] ||
+        !s[1]) {
         store_errf(err, "\"salts\" must be null or {\"public\": \"...\", \"secret\": "
                    "\"...\"}%s%s", why[0] ? ": " : "", why);
         return -1;
     }
-    if (span_string(salts, &ss[0], "salts.public", 0, &h->pub, err) ||
-        span_string(salts, &ss[1], "salts.secret", 0, &h->sec, err)) {
+    if (take_string(s[0], "salts.public", 0, &h->pub, err) ||
+        take_string(s[1], "salts.secret", 0, &h->sec, err)) {
         header_clear(h);
         return -1;
     }
     return 0;
+}
+
+static int parse_header(const char *line, struct header *h, char *err)
+{
+    char why[STORE_ERRLEN] = "";
+    h->pub = h->sec = NULL;
+    json_t *o = canon_json_parse("the line", line, JSON_REJECT_DUPLICATES, NULL, why);
+    if (!o) {
+        store_errf(err, "not an ipborg export header (%s)", why);
+        return -1;
+    }
+    int rc = header_fields(o, h, err);
+    json_decref(o);
+    return rc;
 }
 
 /* --- import: the run ---------------------------------------------------------------- */
@@ -654,7 +691,9 @@ static int load_lines(struct import_run *r)
         }
         if (rc == 0) {
             buf_reset(&r->render);
-            if (backup_render_row(&r->render, p.t, &row, r->h[p.t], why) != 0) {
+            /* The JSON columns are canonical already (parse_row): not
+             * parsed a third time. */
+            if (render_row(&r->render, p.t, &row, r->h[p.t], 1, why) != 0) {
                 snprintf(err, sizeof err, "%s id %lld: %s", table, (long long)p.rec.id, why);
                 rc = -1;
             }

@@ -1,12 +1,21 @@
 /* canon.c -- JSON check and canonical form, canonical time (see canon.h for
  * the form itself and why it exists).
  *
- * A recursive-descent scanner over NUL-terminated text that builds no tree:
- * checking is on the copy path of migrate and import, where a parse into
- * jansson took most of the time. Objects are the one place that needs
- * memory: to sort its members, an object being canonicalised is first
- * written into a buffer of its own, then its members are sorted and copied
- * out; the depth limit bounds the recursion. */
+ * Parsing is jansson's (json_loadb): this file parses no JSON of its own. It
+ * adds what jansson does not do for us:
+ *   - the retry for integers beyond 64 bits (jansson fails with "too big
+ *     integer"; JSON_DECODE_INT_AS_REAL reads them by value);
+ *   - error messages in our words, naming the column, forced to printable
+ *     ASCII (jansson's texts may quote raw bytes of the input);
+ *   - the writer of the canonical form: a walk over the jansson tree that
+ *     appends to a struct buf (sorted keys, our number and string rules).
+ * What jansson checks and we rely on (pinned by tests/unit/test_backup.c):
+ * RFC 8259 syntax with one value and whitespace around it, invalid UTF-8
+ * (overlongs, encoded surrogates, > U+10FFFF) refused, lone or unpaired
+ * surrogate escapes refused ("invalid Unicode"), \u0000 refused (no
+ * JSON_ALLOW_NUL), a repeated key kept once with its last value, nesting
+ * limited to JSON_PARSER_MAX_DEPTH, reals beyond double range refused ("real
+ * number overflow"). The tree walks recurse at most that deep. */
 #include "canon.h"
 #include "store.h"
 
@@ -51,170 +60,99 @@ int canon_utf8_valid(const char *str)
     return 1;
 }
 
-/* --- the scanner ----------------------------------------------------------
- *
- * One recursive-descent scanner does both jobs: with out == NULL it only
- * checks (migrate's copy: every row, so it must be cheap), with out it also
- * appends the canonical form. */
+/* --- parsing (jansson) -------------------------------------------------------- */
 
-struct jscan {
-    const unsigned char *start, *p;
-    struct buf *out;            /* canonical form, or NULL to only check */
-    int depth;
-    char *why;                  /* STORE_ERRLEN bytes */
-};
-
-static int js_fail(struct jscan *s, const char *what)
+/* jansson's error text as one line of printable ASCII. */
+static void clean_text(char *dst, size_t cap, const char *src)
 {
-    store_errf(s->why, "%s at character %ld", what, (long)(s->p - s->start));
-    return -1;
+    size_t i = 0;
+    for (; src[i] && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c > 0x7e ? '?' : (char)c;
+    }
+    dst[i] = '\0';
 }
 
-static void js_ws(struct jscan *s)
+json_t *canon_json_parse(const char *col, const char *text, size_t flags, int *as_reals,
+                         char *err)
 {
-    while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')
-        s->p++;
-}
-
-static int js_value(struct jscan *s);
-
-static int hex4(const unsigned char *p, unsigned *v)
-{
-    *v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
+    json_error_t e;
+    size_t len = strlen(text);
+    flags |= JSON_DECODE_ANY;
+    json_t *v = json_loadb(text, len, flags, &e);
+    if (as_reals)
+        *as_reals = 0;
+    if (!v && json_error_code(&e) == json_error_numeric_overflow && strstr(e.text, "too big")) {
+        v = json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, &e);
+        if (as_reals)
+            *as_reals = v != NULL;
+    }
+    if (v)
+        return v;
+    char why[sizeof e.text];
+    clean_text(why, sizeof why, e.text);
+    switch (json_error_code(&e)) {
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        store_errf(err, "%s holds \\u0000 (which PostgreSQL's jsonb cannot store) at "
+                   "character %d", col, e.position);
+        break;
+    case json_error_numeric_overflow:
+        store_errf(err, "%s holds a number beyond the range of a double (%s at "
+                   "character %d)", col, why, e.position);
+        break;
+    case json_error_out_of_memory:
+        store_errf(err, "%s: out of memory", col);
+        break;
+    default:
+        if (strncmp(e.text, "invalid Unicode", 15) == 0)
+            store_errf(err, "%s holds a lone surrogate escape (which PostgreSQL's jsonb "
+                       "cannot store): %s at character %d", col, why, e.position);
+        else if (strstr(e.text, "maximum parsing depth"))
+            store_errf(err, "%s is nested more than %d levels deep", col, CANON_MAX_DEPTH);
         else
-            return -1;
-        *v = *v << 4 | d;
+            store_errf(err, "%s is not valid JSON (%s at character %d)", col, why,
+                       e.position);
     }
-    return 0;
+    return NULL;
 }
 
-static void put_code_point(struct buf *out, unsigned c)
+/* --- writing the canonical form ---------------------------------------------------- */
+
+/* Appends a code point < 0x80 that canon_string escapes. */
+static void put_escaped(struct buf *out, unsigned c)
 {
-    char u[4];
+    static const char hex[] = "0123456789abcdef";
     if (c == '"' || c == '\\') {
-        u[0] = '\\', u[1] = (char)c;
-        buf_append(out, u, 2);
-    } else if (c < 0x20) {
-        buf_printf(out, "\\u%04x", c);
-    } else if (c < 0x80) {
-        buf_putc(out, (char)c);
-    } else if (c < 0x800) {
-        u[0] = (char)(0xC0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 2);
-    } else if (c < 0x10000) {
-        u[0] = (char)(0xE0 | c >> 12), u[1] = (char)(0x80 | (c >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 3);
+        char e[2] = {'\\', (char)c};
+        buf_append(out, e, 2);
     } else {
-        u[0] = (char)(0xF0 | c >> 18), u[1] = (char)(0x80 | (c >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (c >> 6 & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
-        buf_append(out, u, 4);
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        buf_append(out, e, 6);
     }
 }
 
-/* One UTF-8 sequence at s->p (first byte >= 0x80); its code point in *cp. */
-static int js_utf8(struct jscan *s, unsigned *cp)
+void canon_string(struct buf *out, const char *str)
 {
-    const unsigned char *p = s->p;
-    unsigned c = *p, min;
-    int n;
-    if ((c & 0xE0) == 0xC0)
-        n = 1, min = 0x80, c &= 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 2, min = 0x800, c &= 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 3, min = 0x10000, c &= 0x07;
-    else
-        return js_fail(s, "invalid UTF-8");
-    for (int i = 1; i <= n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return js_fail(s, "invalid UTF-8");
-        c = c << 6 | (p[i] & 0x3F);
+    const unsigned char *s = (const unsigned char *)str;
+    buf_putc(out, '"');
+    const unsigned char *run = s;
+    for (; *s; s++) {
+        if (*s != '"' && *s != '\\' && *s >= 0x20)
+            continue;
+        buf_append(out, run, (size_t)(s - run));
+        put_escaped(out, *s);
+        run = s + 1;
     }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return js_fail(s, "invalid UTF-8");
-    s->p += n + 1;
-    *cp = c;
-    return 0;
-}
-
-static int js_string(struct jscan *s)
-{
-    s->p++;     /* the opening quote */
-    if (s->out)
-        buf_putc(s->out, '"');
-    for (;;) {
-        unsigned c = *s->p;
-        if (c == '"') {
-            s->p++;
-            if (s->out)
-                buf_putc(s->out, '"');
-            return 0;
-        }
-        if (c == '\0')
-            return js_fail(s, "unterminated string");
-        if (c < 0x20)
-            return js_fail(s, "control character in a string");
-        if (c >= 0x80) {
-            if (js_utf8(s, &c))
-                return -1;
-        } else if (c != '\\') {
-            s->p++;
-        } else {
-            unsigned e = s->p[1];
-            switch (e) {
-            case '"': case '\\': case '/': c = e; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'u':
-                if (hex4(s->p + 2, &c))
-                    return js_fail(s, "bad \\u escape");
-                if (c == 0)
-                    return js_fail(s, "\\u0000 (which PostgreSQL's jsonb cannot store)");
-                if (c >= 0xDC00 && c <= 0xDFFF)
-                    return js_fail(s, "a lone surrogate escape (which PostgreSQL's "
-                                      "jsonb cannot store)");
-                if (c >= 0xD800 && c <= 0xDBFF) {
-                    unsigned lo;
-                    if (s->p[6] != '\\' || s->p[7] != 'u' || hex4(s->p + 8, &lo) ||
-                        lo < 0xDC00 || lo > 0xDFFF)
-                        return js_fail(s, "a lone surrogate escape (which "
-                                          "PostgreSQL's jsonb cannot store)");
-                    c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-                    s->p += 6;
-                }
-                s->p += 4;
-                break;
-            default:
-                return js_fail(s, "bad escape in a string");
-            }
-            s->p += 2;
-        }
-        if (s->out)
-            put_code_point(s->out, c);
-    }
-}
-
-static int is_digit(unsigned c)
-{
-    return c >= '0' && c <= '9';
+    buf_append(out, run, (size_t)(s - run));
+    buf_putc(out, '"');
 }
 
 /* A number that is not a short integer, by value: integral and below 2^63
  * as an integer; else the shortest of %.15g, %.16g, %.17g that reads back as
- * x (so the output, read again, prints the same); overflow as +-1e999, which
- * JSON and jsonb's numeric can hold and strtod reads back as infinite. */
+ * x (so the output, read again, prints the same). jansson refuses reals
+ * beyond double range, so x is finite; infinity would still be written as
+ * +-1e999 (which reads back as infinite). */
 static void put_double(struct buf *out, double x)
 {
     if (isinf(x)) {
@@ -234,274 +172,177 @@ static void put_double(struct buf *out, double x)
     buf_puts(out, tmp);
 }
 
-static int js_number(struct jscan *s)
+/* An integer of up to 18 digits in decimal, without printf (grid_data is
+ * mostly small integers). */
+static void put_int(struct buf *out, json_int_t v)
 {
-    const unsigned char *b = s->p, *p = s->p;
-    int integer = 1;
-    if (*p == '-')
-        p++;
-    if (*p == '0')
-        p++;
-    else if (is_digit(*p))
-        while (is_digit(*p))
-            p++;
-    else
-        return js_fail(s, "bad number");
-    size_t int_digits = (size_t)(p - b) - (*b == '-');
-    if (*p == '.') {
-        integer = 0;
-        if (!is_digit(*++p))
-            return js_fail(s, "bad number");
-        while (is_digit(*p))
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        integer = 0;
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!is_digit(*p))
-            return js_fail(s, "bad number");
-        while (is_digit(*p))
-            p++;
-    }
-    s->p = p;
-    if (!s->out)
-        return 0;
-    if (integer && int_digits <= 18) {
-        if (p - b == 2 && b[0] == '-' && b[1] == '0')
-            buf_putc(s->out, '0');
-        else
-            buf_append(s->out, b, (size_t)(p - b));
-        return 0;
-    }
-    char tmp[64];
-    const char *text = (const char *)b;
-    char *copy = NULL;
-    size_t len = (size_t)(p - b);
-    if (len < sizeof tmp) {        /* strtod needs the number NUL-terminated */
-        memcpy(tmp, b, len);
-        tmp[len] = '\0';
-        text = tmp;
-    } else if ((copy = strndup((const char *)b, len)) != NULL) {
-        text = copy;
-    }
-    double x = strtod(text, NULL);
-    free(copy);
-    put_double(s->out, x);
-    return 0;
+    char tmp[24], *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-static int js_literal(struct jscan *s, const char *word)
-{
-    size_t n = strlen(word);
-    if (strncmp((const char *)s->p, word, n) != 0)
-        return js_fail(s, "unexpected character");
-    s->p += n;
-    if (s->out)
-        buf_append(s->out, word, n);
-    return 0;
-}
-
-static int js_array(struct jscan *s)
-{
-    s->p++;
-    if (s->out)
-        buf_putc(s->out, '[');
-    js_ws(s);
-    if (*s->p == ']') {
-        s->p++;
-        if (s->out)
-            buf_putc(s->out, ']');
-        return 0;
-    }
-    for (;;) {
-        if (js_value(s))
-            return -1;
-        js_ws(s);
-        if (*s->p == ']') {
-            s->p++;
-            if (s->out)
-                buf_putc(s->out, ']');
-            return 0;
-        }
-        if (*s->p != ',')
-            return js_fail(s, "expected ',' or ']'");
-        s->p++;
-        if (s->out)
-            buf_putc(s->out, ',');
-    }
-}
-
-/* A member of an object being canonicalised: key and value are ranges of
- * the object's own buffer (the key with its quotes). */
 struct member {
-    size_t key, key_len, val, val_len;
-    size_t order;
-    const char *base;
+    const char *key;
+    json_t *val;
 };
 
+/* The bytes of a key's canonical literal after its opening quote, one at a
+ * time (as canon_string writes them, closing quote included); -1 at the end. */
+struct lit {
+    const unsigned char *s;
+    char pend[5];
+    int n, i, done;
+};
+
+static int lit_next(struct lit *l)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (l->i < l->n)
+        return (unsigned char)l->pend[l->i++];
+    if (l->done)
+        return -1;
+    unsigned c = *l->s;
+    if (c == 0) {
+        l->done = 1;
+        return '"';
+    }
+    l->s++;
+    l->i = 0;
+    if (c == '"' || c == '\\') {
+        l->pend[0] = (char)c;
+        l->n = 1;
+        return '\\';
+    }
+    if (c < 0x20) {
+        memcpy(l->pend, "u00", 3);
+        l->pend[3] = hex[c >> 4], l->pend[4] = hex[c & 15];
+        l->n = 5;
+        return '\\';
+    }
+    l->n = 0;
+    return (int)c;
+}
+
+/* Keys in the order of their canonical literals' bytes (so "a!" before "a",
+ * as '!' < '"'). */
 static int member_cmp(const void *a, const void *b)
 {
-    const struct member *x = a, *y = b;
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(x->base + x->key, y->base + y->key, n);
-    if (c)
-        return c;
-    if (x->key_len != y->key_len)
-        return x->key_len < y->key_len ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static int js_object(struct jscan *s)
-{
-    struct buf *parent = s->out;
-    struct buf own = BUF_INIT;
-    struct member *m = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
-    s->p++;
-    if (parent)
-        s->out = &own;
-    js_ws(s);
-    if (*s->p == '}') {
-        s->p++;
-        rc = 0;
-        goto done;
-    }
+    struct lit x = {(const unsigned char *)((const struct member *)a)->key, "", 0, 0, 0};
+    struct lit y = {(const unsigned char *)((const struct member *)b)->key, "", 0, 0, 0};
     for (;;) {
-        if (*s->p != '"') {
-            js_fail(s, "expected a string key");
-            goto done;
-        }
-        size_t k0 = own.len;
-        if (js_string(s))
-            goto done;
-        size_t k1 = own.len;
-        js_ws(s);
-        if (*s->p != ':') {
-            js_fail(s, "expected ':'");
-            goto done;
-        }
-        s->p++;
-        if (js_value(s))
-            goto done;
-        if (parent) {
-            if (n == cap) {
-                cap = cap ? 2 * cap : 8;
-                struct member *bigger = realloc(m, cap * sizeof *m);
-                if (!bigger) {
-                    store_errf(s->why, "out of memory");
-                    goto done;
-                }
-                m = bigger;
-            }
-            m[n] = (struct member){k0, k1 - k0, k1, own.len - k1, n, NULL};
-            n++;
-        }
-        js_ws(s);
-        if (*s->p == '}') {
-            s->p++;
-            rc = 0;
-            goto done;
-        }
-        if (*s->p != ',') {
-            js_fail(s, "expected ',' or '}'");
-            goto done;
-        }
-        s->p++;
-        js_ws(s);
+        int cx = lit_next(&x), cy = lit_next(&y);
+        if (cx != cy)
+            return cx < cy ? -1 : 1;
+        if (cx < 0)
+            return 0;
     }
-done:
-    s->out = parent;
-    if (rc == 0 && parent) {
-        if (buf_failed(&own)) {
-            store_errf(s->why, "out of memory");
-            rc = -1;
-        } else {
-            for (size_t i = 0; i < n; i++)
-                m[i].base = own.data;
-            if (n > 1)
-                qsort(m, n, sizeof *m, member_cmp);
-            buf_putc(parent, '{');
-            int first = 1;
-            for (size_t i = 0; i < n; i++) {
-                /* Of equal keys (sorted by position), the last one counts. */
-                if (i + 1 < n && m[i].key_len == m[i + 1].key_len &&
-                    memcmp(own.data + m[i].key, own.data + m[i + 1].key, m[i].key_len) == 0)
-                    continue;
-                if (!first)
-                    buf_putc(parent, ',');
-                first = 0;
-                buf_append(parent, own.data + m[i].key, m[i].key_len);
-                buf_putc(parent, ':');
-                buf_append(parent, own.data + m[i].val, m[i].val_len);
-            }
-            buf_putc(parent, '}');
-        }
-    }
-    free(m);
-    buf_free(&own);
-    return rc;
 }
 
-static int js_value(struct jscan *s)
+static void put_object(struct buf *out, json_t *v);
+
+void canon_json_write(struct buf *out, const json_t *cv)
 {
-    js_ws(s);
-    switch (*s->p) {
-    case '{':
-    case '[':
-        if (++s->depth > CANON_MAX_DEPTH)
-            return js_fail(s, "nested too deeply");
-        int rc = *s->p == '{' ? js_object(s) : js_array(s);
-        s->depth--;
-        return rc;
-    case '"':
-        return js_string(s);
-    case 't':
-        return js_literal(s, "true");
-    case 'f':
-        return js_literal(s, "false");
-    case 'n':
-        return js_literal(s, "null");
-    case '\0':
-        return js_fail(s, "unexpected end");
-    default:
-        if (*s->p == '-' || is_digit(*s->p))
-            return js_number(s);
-        return js_fail(s, "unexpected character");
+    json_t *v = (json_t *)cv;  /* jansson's getters take non-const pointers */
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put_object(out, v);
+        break;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        buf_putc(out, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                buf_putc(out, ',');
+            canon_json_write(out, json_array_get(v, i));
+        }
+        buf_putc(out, ']');
+        break;
     }
+    case JSON_STRING:
+        /* No NUL inside: canon_json_parse does not pass JSON_ALLOW_NUL. */
+        canon_string(out, json_string_value(v));
+        break;
+    case JSON_INTEGER: {
+        /* Up to 18 digits as written (the digits are the value: JSON has no
+         * leading zeros, and -0 is 0); longer ones by value, as a double. */
+        json_int_t i = json_integer_value(v);
+        if (i > -1000000000000000000LL && i < 1000000000000000000LL)
+            put_int(out, i);
+        else
+            put_double(out, (double)i);
+        break;
+    }
+    case JSON_REAL:
+        put_double(out, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        buf_puts(out, "true");
+        break;
+    case JSON_FALSE:
+        buf_puts(out, "false");
+        break;
+    case JSON_NULL:
+        buf_puts(out, "null");
+        break;
+    }
+}
+
+/* Members sorted by the bytes of their keys' canonical literals (see
+ * member_cmp). jansson already kept a repeated key once, with its last
+ * value. */
+static void put_object(struct buf *out, json_t *v)
+{
+    struct member small[16], *m = small;
+    size_t n = json_object_size(v), i = 0;
+    if (n > sizeof small / sizeof small[0] && !(m = malloc(n * sizeof *m))) {
+        out->oom = 1;
+        return;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val) {
+        m[i].key = key;
+        m[i].val = val;
+        i++;
+    }
+    if (n > 1)
+        qsort(m, n, sizeof *m, member_cmp);
+    buf_putc(out, '{');
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_putc(out, ',');
+        canon_string(out, m[i].key);
+        buf_putc(out, ':');
+        canon_json_write(out, m[i].val);
+    }
+    buf_putc(out, '}');
+    if (m != small)
+        free(m);
 }
 
 int canon_json_scan(const char *col, const char *text, struct buf *out, int *is_null,
                     char *err)
 {
-    char why[STORE_ERRLEN] = "";
-    struct jscan s = {(const unsigned char *)text, (const unsigned char *)text, out, 0, why};
-    js_ws(&s);
-    const unsigned char *v = s.p;
-    int rc = js_value(&s);
-    if (rc == 0) {
-        js_ws(&s);
-        if (*s.p)
-            rc = js_fail(&s, "unexpected text after the value");
-    }
-    if (rc != 0) {
-        if (strstr(why, "\\u0000") || strstr(why, "lone surrogate"))
-            store_errf(err, "%s holds %s", col, why);
-        else
-            store_errf(err, "%s is not valid JSON (%s)", col, why);
+    json_t *v = canon_json_parse(col, text, 0, NULL, err);
+    if (!v)
         return -1;
-    }
     if (is_null)
-        *is_null = strncmp((const char *)v, "null", 4) == 0;
+        *is_null = json_is_null(v);
+    if (out)
+        canon_json_write(out, v);
+    json_decref(v);
     if (out && buf_failed(out)) {
         store_errf(err, "%s: out of memory", col);
         return -1;
     }
     return 0;
 }
-
 
 /* --- time ------------------------------------------------------------------- */
 
@@ -533,139 +374,4 @@ char *canon_time(const char *s)
     c[n] = 'Z';
     c[n + 1] = '\0';
     return c;
-}
-
-/* --- strings ------------------------------------------------------------------ */
-
-void canon_string(struct buf *out, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    buf_putc(out, '"');
-    const unsigned char *run = s;
-    for (; *s; s++) {
-        if (*s != '"' && *s != '\\' && *s >= 0x20)
-            continue;
-        buf_append(out, run, (size_t)(s - run));
-        put_code_point(out, *s);
-        run = s + 1;
-    }
-    buf_append(out, run, (size_t)(s - run));
-    buf_putc(out, '"');
-}
-
-char *canon_string_decode(const char *json, size_t len, char *err)
-{
-    if (len < 2 || json[0] != '"') {
-        store_errf(err, "not a string");
-        return NULL;
-    }
-    /* The canonical form is checked and has only \" \\ and \u00XX left. */
-    char *lit = strndup(json, len);
-    struct buf b = BUF_INIT;
-    char why[STORE_ERRLEN] = "";
-    struct jscan sc = {(const unsigned char *)lit, (const unsigned char *)lit, &b, 0, why};
-    if (!lit) {
-        store_errf(err, "out of memory");
-        return NULL;
-    }
-    if (js_string(&sc) != 0 || sc.p != (const unsigned char *)lit + len) {
-        store_errf(err, "%s", why[0] ? why : "not a string");
-        free(lit);
-        buf_free(&b);
-        return NULL;
-    }
-    free(lit);
-    if (buf_failed(&b)) {
-        buf_free(&b);
-        store_errf(err, "out of memory");
-        return NULL;
-    }
-    /* Unescape in place: the result is never longer. */
-    char *c = b.data + 1, *w = b.data, *end = b.data + b.len - 1;
-    while (c < end) {
-        if (*c != '\\') {
-            *w++ = *c++;
-        } else if (c[1] == 'u') {
-            unsigned v;
-            hex4((const unsigned char *)c + 2, &v);
-            *w++ = (char)v;
-            c += 6;
-        } else {
-            *w++ = c[1];
-            c += 2;
-        }
-    }
-    *w = '\0';
-    return b.data;
-}
-
-/* --- objects ------------------------------------------------------------------- */
-
-int canon_object_walk(const char *text, canon_member_fn fn, void *ctx, char *err)
-{
-    char why[STORE_ERRLEN] = "";
-    struct jscan s = {(const unsigned char *)text, (const unsigned char *)text, NULL, 1, why};
-    js_ws(&s);
-    if (*s.p != '{') {
-        store_errf(err, "not a JSON object");
-        return -1;
-    }
-    s.p++;
-    js_ws(&s);
-    if (*s.p == '}') {
-        s.p++;
-        goto end;
-    }
-    for (;;) {
-        if (*s.p != '"') {
-            js_fail(&s, "expected a string key");
-            goto bad;
-        }
-        const unsigned char *k = s.p;
-        if (js_string(&s))
-            goto bad;
-        char *key = canon_string_decode((const char *)k, (size_t)(s.p - k), why);
-        if (!key)
-            goto bad;
-        js_ws(&s);
-        if (*s.p != ':') {
-            free(key);
-            js_fail(&s, "expected ':'");
-            goto bad;
-        }
-        s.p++;
-        js_ws(&s);
-        const unsigned char *v = s.p;
-        if (js_value(&s)) {
-            free(key);
-            goto bad;
-        }
-        if (err)
-            err[0] = '\0';
-        int stop = fn(ctx, key, (size_t)(v - s.start), (size_t)(s.p - v), err);
-        free(key);
-        if (stop)
-            return -1;
-        js_ws(&s);
-        if (*s.p == '}') {
-            s.p++;
-            break;
-        }
-        if (*s.p != ',') {
-            js_fail(&s, "expected ',' or '}'");
-            goto bad;
-        }
-        s.p++;
-        js_ws(&s);
-    }
-end:
-    js_ws(&s);
-    if (*s.p) {
-        js_fail(&s, "unexpected text after the object");
-        goto bad;
-    }
-    return 0;
-bad:
-    store_errf(err, "not valid JSON (%s)", why);
-    return -1;
 }

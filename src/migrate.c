@@ -27,8 +27,7 @@
  *   \u0000, lone surrogates, invalid UTF-8, a created_at that is not a UTC
  *   time) and names table, id and column.
  *   JSON text that parses is passed on unchanged: no re-serialisation. The
- *   check is a scanner of its own that builds no tree (jansson's parse took
- *   most of a copy's time).
+ *   check is jansson's parse (canon_json_scan), most of a copy's time.
  * - Sequences: load_end(commit=1) leaves next id = max(id) + 1 (1 if empty).
  * - Memory stays flat: scan hands one row at a time to a callback that
  *   checks it and hands it to load_row; no row outlives its callback.
