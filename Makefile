@@ -2,7 +2,10 @@
 #
 #   make          build build/ipborg
 #   make run      install missing packages, build, serve on sqlite:///var/ipborg.db :8000
-#   make test     install missing packages, build, run every test (unit + end-to-end)
+#   make test     install missing packages, build, run every test (unit + end-to-end),
+#                 then again under ASan+UBSan+LSan (build-asan/), then each fuzz
+#                 target for FUZZ_BRIEF_SECONDS
+#   make fuzz     run each libFuzzer target in fuzz/ for FUZZ_SECONDS (default 60)
 #   make test-browser  install Chromium if missing, check the pages in it (not in `make test`)
 #
 # Every src/*.c is part of the binary; every tests/unit/test_*.c is a cmocka test
@@ -27,7 +30,7 @@ ASSETS    := $(sort $(wildcard static/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit e2e deps deps-test clean test-browser
+.PHONY: all run test unit e2e deps deps-test clean test-browser asan fuzz fuzz-build fuzz-bins
 all: $(BUILD)/ipborg
 
 deps:
@@ -63,7 +66,35 @@ unit: $(UNIT_BINS)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
-	@scripts/run-tests.sh
+	@$(MAKE) --no-print-directory asan fuzz-build
+	@ASAN_BUILD=build-asan FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_BRIEF_SECONDS) \
+		scripts/run-tests.sh
+
+# --- sanitizers and fuzzing (clang) ----------------------------------------------
+# build-asan/: the binary and the unit tests under ASan + UBSan (+ LSan), which
+# run-tests.sh runs as a second pass. build/fuzz/: every src/ object with
+# libFuzzer's coverage, and one fuzzer per fuzz/fuzz_NAME.c.
+SAN_FLAGS          := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_BUILD         := build/fuzz
+FUZZ_SECONDS       ?= 60
+FUZZ_BRIEF_SECONDS ?= 5
+FUZZ_BINS = $(patsubst fuzz/%.c,$(BUILD)/%,$(wildcard fuzz/fuzz_*.c))
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
+		EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" all unit
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
+		EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_OBJS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+fuzz: deps-test fuzz-build
+	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test-browser:
 	@scripts/install-deps.sh browser

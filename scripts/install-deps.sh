@@ -4,7 +4,9 @@
 # Usage: scripts/install-deps.sh build|test|bench|browser
 #   build  what `make` and `make run` need (compiler, pkg-config, the -dev libraries)
 #   test   build + what `make test` needs (cmocka, PostgreSQL 15 server binaries,
-#          clang for the sanitizer/fuzz builds, python3 for the end-to-end tests)
+#          clang for the sanitizer/fuzz builds and libclang-rt-14-dev for their
+#          runtimes -- ASan, UBSan, libFuzzer; clang only recommends it --,
+#          python3 for the end-to-end tests)
 #   bench  test + nginx and wrk for the benchmarks
 #   browser  build + headless Chromium, chromedriver and a font for `make test-browser`
 #
@@ -17,8 +19,8 @@ profile=${1:-build}
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev zlib1g-dev libpng-dev"
 case "$profile" in
   build) ;;
-  test)  pkgs="$pkgs libcmocka-dev postgresql-15 clang python3 procps" ;;
-  bench) pkgs="$pkgs libcmocka-dev postgresql-15 clang python3 procps nginx-light wrk postgresql-client-15 sqlite3" ;;
+  test)  pkgs="$pkgs libcmocka-dev postgresql-15 clang libclang-rt-14-dev python3 procps" ;;
+  bench) pkgs="$pkgs libcmocka-dev postgresql-15 clang libclang-rt-14-dev python3 procps nginx-light wrk postgresql-client-15 sqlite3" ;;
   browser) pkgs="$pkgs python3 chromium chromium-driver fonts-dejavu-core" ;;
   *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench or browser)" >&2; exit 2 ;;
 esac

@@ -144,7 +144,15 @@ int migrate_check_row(enum grid_table t, const struct grid_record *in,
             out->code_cells = NULL;
     }
     if (in->created_at && !utc_time_valid(in->created_at)) {
-        store_errf(err, "created_at is not a UTC time in ISO 8601 (%.40s)", in->created_at);
+        /* The value is shown, but it is the row's data: control characters
+         * (a newline would break the one-line message) and non-ASCII bytes
+         * (a cut UTF-8 sequence) become '?'. */
+        char shown[41];
+        size_t n = 0;
+        for (const char *c = in->created_at; *c && n < sizeof shown - 1; c++)
+            shown[n++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
+        shown[n] = '\0';
+        store_errf(err, "created_at is not a UTC time in ISO 8601 (%s)", shown);
         return -1;
     }
     out->secret = in->secret < 0 ? (t == GRID_SECRET) : (in->secret != 0);

@@ -307,22 +307,45 @@ static int route_match(const char *pattern, const char *path, char *arg, size_t 
     return *path == '\0';
 }
 
+size_t http_route_find(const struct http_route *routes, const char *method,
+                       const char *path, char *arg, size_t argsize, size_t *redirect_len)
+{
+    size_t len = strlen(path);
+    size_t n = 0;
+    while (routes[n].method)
+        n++;
+    arg[0] = '\0';
+    if (len > 1 && path[len - 1] == '/') {
+        while (len > 1 && path[len - 1] == '/')
+            len--;
+        /* "//host" would be a redirect to another site: not ours to make. */
+        if (len >= 2 && path[0] == '/' && path[1] == '/')
+            return n;
+        *redirect_len = len;
+        return HTTP_ROUTE_REDIRECT;
+    }
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct http_route *r = &routes[i];
+        int method_ok = strcmp(r->method, "GET") == 0 ? is_get : strcmp(r->method, method) == 0;
+        if (method_ok && route_match(r->pattern, path, arg, argsize))
+            return i;
+    }
+    arg[0] = '\0';
+    return n;
+}
+
 /* Runs the handler for req; returns the index of the route taken, or
  * nroutes for redirects and the not-found handler. */
 static size_t dispatch(struct http_server *s, const struct http_request *req,
                        struct http_reply *reply)
 {
-    const char *path = req->path;
-    size_t len = strlen(path);
-    if (len > 1 && path[len - 1] == '/') {
-        while (len > 1 && path[len - 1] == '/')
-            len--;
-        /* "//host" would be a redirect to another site: not ours to make. */
-        if (len >= 2 && path[0] == '/' && path[1] == '/') {
-            s->o.not_found(s->o.app, req, reply, NULL);
-            return s->nroutes;
-        }
-        char *to = strndup(path, len);
+    char arg[256];
+    size_t redirect_len = 0;
+    size_t i = http_route_find(s->o.routes, req->method, req->path, arg, sizeof arg,
+                               &redirect_len);
+    if (i == HTTP_ROUTE_REDIRECT) {
+        char *to = strndup(req->path, redirect_len);
         if (!to) {
             http_reply_text(reply, 500, "text/plain", "out of memory\n");
             return s->nroutes;
@@ -331,18 +354,13 @@ static size_t dispatch(struct http_server *s, const struct http_request *req,
         free(to);
         return s->nroutes;
     }
-    int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    char arg[256];
-    for (const struct http_route *r = s->o.routes; r->method; r++) {
-        int method_ok = strcmp(r->method, "GET") == 0 ? is_get
-                                                      : strcmp(r->method, req->method) == 0;
-        if (method_ok && route_match(r->pattern, path, arg, sizeof arg)) {
-            r->fn(s->o.app, req, reply, strchr(r->pattern, '*') ? arg : NULL);
-            return (size_t)(r - s->o.routes);
-        }
+    if (i >= s->nroutes) {
+        s->o.not_found(s->o.app, req, reply, NULL);
+        return s->nroutes;
     }
-    s->o.not_found(s->o.app, req, reply, NULL);
-    return s->nroutes;
+    const struct http_route *r = &s->o.routes[i];
+    r->fn(s->o.app, req, reply, strchr(r->pattern, '*') ? arg : NULL);
+    return i;
 }
 
 /* --- responses ------------------------------------------------------------------ */

@@ -69,6 +69,22 @@ struct http_route {
     http_handler fn;
 };
 
+/* The routing decision for method and path, without running anything (the
+ * pure part of the server's dispatch, exported so it can be tested and fuzzed
+ * on its own). routes ends with a NULL method; n is its number of routes.
+ * Returns:
+ *   i < n                route i takes the request; arg[0..argsize) holds the
+ *                        segment its '*' matched ("" when it has none);
+ *   n                    no route: the not-found handler answers (also for a
+ *                        path with trailing slashes that starts with "//",
+ *                        which must not become a redirect to another host);
+ *   HTTP_ROUTE_REDIRECT  path has trailing slashes: answer 301 to its first
+ *                        *redirect_len bytes (the path without them, >= 1).
+ * arg must hold at least one byte. */
+#define HTTP_ROUTE_REDIRECT ((size_t)-1)
+size_t http_route_find(const struct http_route *routes, const char *method,
+                       const char *path, char *arg, size_t argsize, size_t *redirect_len);
+
 struct http_server_opts {
     const char *host;             /* numeric address or name */
     unsigned port;                /* 0: any free port */

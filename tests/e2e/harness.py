@@ -128,7 +128,24 @@ class Server:
                 self.proc.wait()
                 raise AssertionError("server did not stop within %ss of signal %d" % (timeout, sig))
         self.log.close()
+        self.check_sanitizers()
         return self.proc.returncode
+
+    # A sanitizer's report in the server's log (ASan/LSan lines start "==PID==",
+    # UBSan's "file:line:col: runtime error: "); access-log lines start with a
+    # time, so they never match.
+    SANITIZER_REPORT = re.compile(rb"^(==\d+==.*(AddressSanitizer|LeakSanitizer)|\S+: runtime error: )",
+                                  re.M)
+
+    def check_sanitizers(self):
+        """Fails the test if the server's log holds a sanitizer report (the
+        build-asan pass of `make test` runs every test on a sanitized binary)."""
+        with open(self.log_path, "rb") as f:
+            data = f.read()
+        m = self.SANITIZER_REPORT.search(data)
+        if m:
+            raise AssertionError("sanitizer report in the server's log:\n" +
+                                 data[m.start():m.start() + 4000].decode("utf-8", "replace"))
 
     def kill(self):
         return self.stop(signal.SIGKILL)

@@ -542,8 +542,8 @@ static void test_render_refuses(void **state)
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[{}]]}",
         "{\"lines_on\": true, \"width\": 0, \"height\": 1, \"blocks\": [[]]}",
         "{\"lines_on\": true, \"width\": 1e30, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
-        "{\"lines_on\": true, \"width\": 18446744073709551616, \"height\": 1, "
-        "\"blocks\": [[[1, 2, 3, 4]]]}",
+        ("{\"lines_on\": true, \"width\": 18446744073709551616, \"height\": 1, "
+         "\"blocks\": [[[1, 2, 3, 4]]]}"),
         "{\"lines_on\": \"yes\", \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
         "{\"lines_on\": true, \"width\": 2, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
         "{\"lines_on\": true, \"width\": 1, \"height\": 2, \"blocks\": [[[1, 2, 3, 4]], []]}",

@@ -353,7 +353,7 @@ static void test_invalid_utf8_and_nul(void **state)
     (void)state;
     static const char *const inputs[] = {
         "x = '\x80'\n", "\xff\xfe\xfd", "\xc0\xaf = 1", "s = \"\xed\xa0\x80\"",
-        "\xf0\x9f", "a\xf4\x90\x80\x80" "b", "\xef\xbb\xbf# bom\n", "\xe2\x82",
+        "\xf0\x9f", ("a\xf4\x90\x80\x80" "b"), "\xef\xbb\xbf# bom\n", "\xe2\x82",
         "def \xff(): pass", "class \x80:\n", "f'{\xff}'", "import \xc3",
     };
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)

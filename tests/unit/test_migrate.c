@@ -416,6 +416,25 @@ static void test_check_row(void **state)
     }
 }
 
+/* Found by fuzz/fuzz_migrate_row: the reason quoted a created_at with a
+ * newline as it was, so the one-line message became two lines. */
+static void test_check_row_one_line(void **state)
+{
+    (void)state;
+    struct grid_record in = {
+        .id = 1, .ipb_version = "1.7.0", .python_version = "[2, 7]",
+        .grid_data = "{\"width\": 1}", .code_cells = NULL, .ipb_class = "BlockGrid",
+        .secret = 0, .created_at = "2014-03-01\n12:00:00\r\x1b[31m\xc3",
+    };
+    struct grid_record out;
+    char err[STORE_ERRLEN] = "";
+    assert_int_equal(migrate_check_row(GRID_PUBLIC, &in, &out, err), -1);
+    assert_non_null(strstr(err, "created_at is not a UTC time"));
+    for (const char *c = err; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            fail_msg("control or non-ASCII byte 0x%02x in '%s'", (unsigned char)*c, err);
+}
+
 /* --- sqlite -> sqlite ------------------------------------------------------------- */
 
 static void test_legacy_to_sqlite(void **state)
@@ -1252,6 +1271,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_row),
+        cmocka_unit_test(test_check_row_one_line),
         cmocka_unit_test_setup_teardown(test_legacy_to_sqlite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_nonempty_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
