@@ -1,4 +1,5 @@
-/* server.c -- libmicrohttpd set-up, routing, responses, access log (server.h).
+/* server.c -- libmicrohttpd set-up, routing, the response cache, the request
+ * deadline, the access log (server.h). Finished answers are built in response.c.
  *
  * libmicrohttpd runs a pool of worker threads, each with its own epoll loop.
  * It calls on_request several times per request: the first call only
@@ -30,11 +31,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cache.h"
-#include "hash.h"
 #include "metrics.h"
+#include "response.h"
 
 /* A connection, for the request deadline: waiting_since is the monotonic
  * second at which the connection started waiting for a whole request (when
@@ -363,215 +363,6 @@ static size_t dispatch(struct http_server *s, const struct http_request *req,
     return i;
 }
 
-/* --- responses ------------------------------------------------------------------ */
-
-static const char CSP[] =
-    "default-src 'self'; script-src 'none'; object-src 'none'; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'";
-
-static void add_headers(struct MHD_Response *resp, const struct http_reply *r)
-{
-    if (r->content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
-    if (r->location)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
-    if (r->cache_control)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
-    MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
-}
-
-/* --- the response cache -------------------------------------------------------------- */
-
-/* A finished answer: the plain and (if worth it) gzip responses, and the 304
- * for a client that holds it already. libmicrohttpd counts references to a
- * response, so one object is queued on any number of connections at once. */
-struct cached {
-    struct MHD_Response *plain, *gz, *not_modified;
-    size_t plain_len, gz_len;
-    size_t route;                 /* for the metrics of cache hits */
-    char etag[20];                /* "\"0123456789abcdef\"" */
-};
-
-static void cached_free(void *v)
-{
-    struct cached *e = v;
-    if (e->plain)
-        MHD_destroy_response(e->plain);
-    if (e->gz)
-        MHD_destroy_response(e->gz);
-    if (e->not_modified)
-        MHD_destroy_response(e->not_modified);
-    free(e);
-}
-
-/* 1 if an Accept-Encoding value accepts gzip (a "gzip" token without q=0). */
-static int accepts_gzip(const char *ae)
-{
-    if (!ae)
-        return 0;
-    const char *p = ae;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        size_t n = strcspn(p, ",;");
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        int is_gzip = n == 4 && strncasecmp(p, "gzip", 4) == 0;
-        p += strcspn(p, ",;");
-        int q0 = 0;
-        while (*p == ';') {
-            p++;
-            while (*p == ' ')
-                p++;
-            if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-                q0 = strtod(p + 2, NULL) <= 0.0;
-            p += strcspn(p, ",;");
-        }
-        if (is_gzip && !q0)
-            return 1;
-    }
-    return 0;
-}
-
-/* 1 if an If-None-Match value names etag (weak comparison, as RFC 9110 asks). */
-static int etag_matches(const char *inm, const char *etag)
-{
-    size_t elen = strlen(etag);
-    const char *p = inm;
-    while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        if (*p == '*')
-            return 1;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        size_t n = strcspn(p, ",");
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n == elen && memcmp(p, etag, n) == 0)
-            return 1;
-        p += strcspn(p, ",");
-    }
-    return 0;
-}
-
-static int compressible(const char *type)
-{
-    return type && (!strncmp(type, "text/", 5) || !strncmp(type, "application/json", 16) ||
-                    !strncmp(type, "image/svg+xml", 13));
-}
-
-/* gzip of data[0..len) into out; 0 on success. */
-static int gzip_bytes(const void *data, size_t len, struct buf *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    uLong bound = deflateBound(&z, (uLong)len);
-    if (buf_reserve(out, bound)) {
-        deflateEnd(&z);
-        return -1;
-    }
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->data;
-    z.avail_out = (uInt)bound;
-    int rc = deflate(&z, Z_FINISH);
-    out->len = z.total_out;
-    deflateEnd(&z);
-    return rc == Z_STREAM_END ? 0 : -1;
-}
-
-#define GZIP_MIN 1024
-
-/* Turns a cacheable reply into a cache entry (taking its body). NULL on out
- * of memory. */
-static struct cached *make_cached(struct http_reply *r)
-{
-    struct cached *e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
-    const void *data = r->static_data ? r->static_data : r->body.data;
-    size_t len = r->static_data ? r->static_len : r->body.len;
-    if (!data)
-        data = "";
-    snprintf(e->etag, sizeof e->etag, "\"%016llx\"", (unsigned long long)hash64(data, len));
-    int vary = compressible(r->content_type) && len >= GZIP_MIN;
-    if (vary) {
-        struct buf z = BUF_INIT;
-        if (gzip_bytes(data, len, &z) == 0 && z.len < len) {
-            e->gz_len = z.len;
-            e->gz = MHD_create_response_from_buffer(z.len, z.data, MHD_RESPMEM_MUST_FREE);
-            if (e->gz)
-                z = (struct buf)BUF_INIT;
-        }
-        buf_free(&z);
-    }
-    e->plain_len = len;
-    if (r->static_data) {
-        e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
-    } else {
-        e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_FREE);
-        if (e->plain)
-            r->body = (struct buf)BUF_INIT;
-    }
-    e->not_modified = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!e->plain || !e->not_modified) {
-        cached_free(e);
-        return NULL;
-    }
-    struct MHD_Response *all[3] = {e->plain, e->gz, e->not_modified};
-    for (int i = 0; i < 3; i++) {
-        if (!all[i])
-            continue;
-        if (i < 2)
-            add_headers(all[i], r);
-        else if (r->cache_control)
-            MHD_add_response_header(all[i], MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
-        MHD_add_response_header(all[i], MHD_HTTP_HEADER_ETAG, e->etag);
-        if (vary)
-            MHD_add_response_header(all[i], MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    }
-    if (e->gz)
-        MHD_add_response_header(e->gz, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    return e;
-}
-
-struct hit {
-    struct MHD_Connection *c;
-    const char *if_none_match;
-    int gzip_ok;
-    enum MHD_Result ret;
-    int status;
-    size_t bytes;
-    size_t route;
-};
-
-/* Queues the right form of a cached answer (called under the cache lock). */
-static void queue_cached(void *value, void *ctx)
-{
-    struct cached *e = value;
-    struct hit *h = ctx;
-    h->route = e->route;
-    if (h->if_none_match && etag_matches(h->if_none_match, e->etag)) {
-        h->status = 304;
-        h->bytes = 0;
-        h->ret = MHD_queue_response(h->c, 304, e->not_modified);
-    } else if (h->gzip_ok && e->gz) {
-        h->status = 200;
-        h->bytes = e->gz_len;
-        h->ret = MHD_queue_response(h->c, 200, e->gz);
-    } else {
-        h->status = 200;
-        h->bytes = e->plain_len;
-        h->ret = MHD_queue_response(h->c, 200, e->plain);
-    }
-}
-
 /* The cache key: path, a NUL, and the Host header when answers depend on it. */
 static size_t cache_key(const struct http_server *s, const char *path, const char *host,
                         char *key, size_t size)
@@ -657,7 +448,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
     }
     if (!resp)
         return MHD_NO;
-    add_headers(resp, r);
+    response_add_headers(resp, r);
     ex->status = r->status;
     ex->bytes = len;
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -769,8 +560,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
     char key[1024];
     size_t keylen = is_get ? cache_key(s, url, host, key, sizeof key) : 0;
-    struct hit hit = {.c = c, .if_none_match = inm, .gzip_ok = accepts_gzip(ae)};
-    if (keylen && s->cache && cache_use(s->cache, key, keylen, queue_cached, &hit)) {
+    struct response_hit hit = {.c = c, .if_none_match = inm, .gzip_ok = response_accepts_gzip(ae)};
+    if (keylen && s->cache && cache_use(s->cache, key, keylen, response_queue_cached, &hit)) {
         ex->route = hit.route;
         ex->status = hit.status;
         ex->bytes = hit.bytes;
@@ -791,12 +582,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     uint_fast64_t forgets = atomic_load(&s->forgets);
     ex->route = dispatch(s, &req, &reply);
     enum MHD_Result ret;
-    struct cached *e = NULL;
+    struct response_cached *e = NULL;
     if (keylen && reply.cacheable && reply.status == 200 && !buf_failed(&reply.body))
-        e = make_cached(&reply);
+        e = response_make_cached(&reply);
     if (e) {
         e->route = ex->route;
-        queue_cached(e, &hit);
+        response_queue_cached(e, &hit);
         ret = hit.ret;
         ex->status = hit.status;
         ex->bytes = hit.bytes;
@@ -806,7 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (atomic_load(&s->forgets) != forgets)
                 cache_remove(s->cache, key, keylen);
         } else {
-            cached_free(e);
+            response_cached_free(e);
         }
     } else {
         ret = send_reply(c, ex, &reply);
@@ -893,7 +684,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         return NULL;
     }
     if (o->cache_bytes) {
-        s->cache = cache_new(o->cache_bytes, cached_free);
+        s->cache = cache_new(o->cache_bytes, response_cached_free);
         if (!s->cache) {
             freeaddrinfo(ai);
             metrics_free(s->metrics);

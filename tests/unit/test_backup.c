@@ -350,7 +350,7 @@ static void test_canon_refusals(void **state)
         assert_refused_json(utf8[i], "grid_data is not valid JSON");
     const char *syntax[] = {"", " ", "[01]", "[1.]", "[.5]", "[+1]", "1 2", "nan", "[Infinity]",
                             "[\"a\tb\"]", "\"\\x\"", "[1,]", "{\"a\" 1}", "{a: 1}",
-                            "\xef\xbb\xbf" "1", "\f1", "1\v", "'a'", "[tru]", "[1]]"};
+                            ("\xef\xbb\xbf" "1"), "\f1", "1\v", "'a'", "[tru]", "[1]]"};
     for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++)
         assert_refused_json(syntax[i], "grid_data is not valid JSON");
     /* whitespace around and inside: space, tab, CR and LF */
