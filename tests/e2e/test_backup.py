@@ -329,7 +329,7 @@ def peak_rss_kib(args, stdin=None, stdout=None):
 N_BIG = 50000
 
 
-@test(backends=None)
+@test(backends=None, measures_memory=True)
 def memory_does_not_grow_with_lines():
     path = new_path("big.db")
     con = sqlite3.connect(path)
