@@ -137,6 +137,16 @@ static void assert_ok(const struct result *r)
     assert_non_null(strstr(r->out, "verification: OK"));
 }
 
+/* Which path verified table: "fast path" (the target against the copy's
+ * digest) or "row by row". */
+static void assert_path(const struct result *r, const char *table, const char *path)
+{
+    char want[96];
+    snprintf(want, sizeof want, "verification: %s: %s", table, path);
+    if (!strstr(r->out, want))
+        fail_msg("no [%s] on out: [%s]", want, r->out);
+}
+
 /* A failure: exit 1, one line "ipborg migrate: ..." containing each of the
  * NULL-terminated words. */
 static void assert_refused(const struct result *r, ...)
@@ -932,6 +942,9 @@ static void verify_fails(struct fixture *f, const char *trigger, const char *wan
     assert_refused(&r, "verification failed", want, NULL);
     if (!strstr(r.out, "verification: FAILED"))
         fail_msg("no FAILED on out: [%s]", r.out);
+    /* The copy's digest disagreed, and the row-by-row comparison named the row. */
+    if (!strstr(r.out, ": row by row (") || strstr(r.out, "the digests differ"))
+        fail_msg("the fallback did not decide: [%s]", r.out);
     result_free(&r);
     free(path);
     free(src);
@@ -967,6 +980,72 @@ static void test_verification_catches_differences(void **state)
     verify_fails(f, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 1 BEGIN "
                     "UPDATE secret_grids SET secret = 0 WHERE id = 1; END",
                  "secret_grids id 1: secret differs");
+}
+
+/* A clean migration verifies each table from the copy's digest, scanning the
+ * target only: with no created_at in the source (legacy), and with one in
+ * every row. */
+static void test_verification_fast_path(void **state)
+{
+    struct fixture *f = *state;
+    char *src = legacy_copy(f, "legacy.db", NULL);
+    char *dst_path = path_in(f, "fast.db");
+    char *dst = url_of(dst_path);
+    struct result r = migrate(src, dst, 0);
+    assert_ok(&r);
+    assert_path(&r, "public_grids", "fast path");
+    assert_path(&r, "secret_grids", "fast path");
+    assert_null(strstr(r.out, "row by row"));
+    assert_non_null(strstr(r.out, "verification: public_grids: 60 rows in source and target, "
+                                  "digest "));
+    result_free(&r);
+
+    /* The target now has created_at everywhere: copied on, all rows timed. */
+    char *again = empty_sqlite(f, "fast2.db");
+    r = migrate(dst, again, 0);
+    assert_ok(&r);
+    assert_path(&r, "public_grids", "fast path");
+    assert_path(&r, "secret_grids", "fast path");
+    assert_null(strstr(r.out, "row by row"));
+    result_free(&r);
+    free(again);
+    free(dst);
+    free(dst_path);
+    free(src);
+}
+
+/* created_at in some rows of a table but not all: that table is verified
+ * row by row (the target's default fills the missing ones), the other still
+ * from the digest; both pass. */
+static void test_verification_mixed_created_at(void **state)
+{
+    struct fixture *f = *state;
+    char *src = broken_legacy(f, "ALTER TABLE secret_grids ADD COLUMN created_at TEXT;"
+                                 "UPDATE secret_grids SET created_at = "
+                                 "'2015-03-0' || (id % 10) || 'T12:00:00.250Z' "
+                                 "WHERE id % 2 = 0;");
+    char *dst = empty_sqlite(f, "mixed.db");
+    struct result r = migrate(src, dst, 0);
+    assert_ok(&r);
+    assert_path(&r, "public_grids", "fast path");
+    assert_path(&r, "secret_grids", "row by row (created_at in ");
+    assert_null(strstr(r.out, "verification: secret_grids: fast path"));
+    assert_non_null(strstr(r.out, "verification: secret_grids: 25 rows in source and target"));
+    result_free(&r);
+
+    /* A tampered row among mixed created_at is still named by the fallback. */
+    char *dst2_path = path_in(f, "mixed2.db");
+    char *dst2 = url_of(dst2_path);
+    store_close(open_store(dst2, 0));
+    sql_exec(dst2_path, "CREATE TRIGGER t AFTER INSERT ON secret_grids WHEN new.id = 9 BEGIN "
+                        "UPDATE secret_grids SET ipb_class = 'X' WHERE id = 9; END");
+    r = migrate(src, dst2, 0);
+    assert_refused(&r, "verification failed", "secret_grids id 9: ipb_class differs", NULL);
+    result_free(&r);
+    free(dst2);
+    free(dst2_path);
+    free(dst);
+    free(src);
 }
 
 /* JSON that means the same but is written differently by Python's json.dumps
@@ -1101,12 +1180,16 @@ static void test_pg_round_trip(void **state)
     char *pg = pg_fresh(f);
     struct result r = migrate(src, pg, 0);
     assert_ok(&r);
+    assert_path(&r, "public_grids", "fast path");
+    assert_path(&r, "secret_grids", "fast path");
     result_free(&r);
 
     /* postgres -> postgres */
     char *pg2 = pg_fresh(f);
     r = migrate(pg, pg2, 0);
     assert_ok(&r);
+    assert_path(&r, "public_grids", "fast path");
+    assert_path(&r, "secret_grids", "fast path");
     result_free(&r);
     char *d1 = dump_store(pg), *d2 = dump_store(pg2);
     assert_string_equal(d1, d2);
@@ -1118,6 +1201,7 @@ static void test_pg_round_trip(void **state)
     char *back = url_of(back_path);
     r = migrate(pg2, back, 0);
     assert_ok(&r);
+    assert_path(&r, "secret_grids", "fast path");
     result_free(&r);
     struct store *st = open_store(back, 0);
     check_expected_rows(st);
@@ -1262,6 +1346,7 @@ static void test_pg_verification(void **state)
                 "FOR EACH ROW EXECUTE FUNCTION tamper()");
     struct result r = migrate(src, pg, 0);
     assert_refused(&r, "verification failed", "public_grids id 21: grid_data differs", NULL);
+    assert_path(&r, "public_grids", "row by row (the target's digest is not the copy's)");
     result_free(&r);
     free(src);
     free(pg);
@@ -1284,6 +1369,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verification_fast_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verification_mixed_created_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verification_catches_differences, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pg_legacy, setup, teardown),
