@@ -3,6 +3,7 @@ legacy file exported with its salts, byte-identical round trips through SQLite
 and PostgreSQL, a server that serves every URL of an imported file with no salt
 in its environment, refusals that leave the target as it was, stats against the
 data, and memory that does not grow with the number of lines."""
+import datetime
 import json
 import os
 import shutil
@@ -270,7 +271,10 @@ def stats_match_the_data(backend):
     for table in ("public_grids", "secret_grids"):
         mine = [r for r in rows if r["table"] == table]
         eq(s[table]["grids"], str(len(mine)), table)
-        times = sorted(r["created_at"] for r in mine)
+        # By time, not as strings: the canonical form drops trailing zeros of
+        # the fraction, so "25.08Z" is earlier than "25.084Z" but sorts after it.
+        times = sorted((r["created_at"] for r in mine),
+                       key=lambda t: datetime.datetime.fromisoformat(t.replace("Z", "+00:00")))
         eq((s[table]["oldest"], s[table]["newest"]), (times[0], times[-1]), table + " dates")
         eq(s[table]["without created_at"], "0", table + " undated")
         if backend == "sqlite":
