@@ -160,7 +160,12 @@ static const char *const stmt_sql[S_KINDS] = {
                 "coalesce(length(CAST(grid_data AS BLOB)), 0) + "
                 "coalesce(length(CAST(code_cells AS BLOB)), 0) + "
                 "coalesce(length(CAST(ipb_class AS BLOB)), 0)), 0), "
-                "count(*) - count($C), min($C), max($C) FROM $T",
+                "count(*) - count($C), "
+                /* By time, not as text: stored times differ in how many
+                 * fraction digits they carry ("...59.81Z" vs "...59.814Z"). */
+                "(SELECT $C FROM $T WHERE $C IS NOT NULL ORDER BY julianday($C), $C LIMIT 1), "
+                "(SELECT $C FROM $T WHERE $C IS NOT NULL ORDER BY julianday($C) DESC, $C DESC "
+                "LIMIT 1) FROM $T",
     [S_SAVEPOINT] = "SAVEPOINT ipborg_put",
     [S_RELEASE] = "RELEASE ipborg_put",
     [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
