@@ -5,7 +5,7 @@
  *
  * Writes N rows: every tenth row goes to secret_grids, the rest to
  * public_grids, each table with ids 1, 2, 3, ... The SQLite file has the old
- * service's schema (SPEC §6, no created_at) and holds JSON as Python's
+ * service's schema (docs/protocol.md §6, no created_at) and holds JSON as Python's
  * json.dumps writes it (", " and ": " separators, keys in insertion order).
  * Grids are 5x5 to 30x30 blocks (MIN x MIN to MAX x MAX if given), random colours, a fixed block size per grid,
  * lines_on random; code_cells is null for one row in eight, else one to three

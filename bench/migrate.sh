@@ -7,7 +7,7 @@
 # For N and then 10 x N rows (a second run shows whether memory stays flat):
 #   1. bench/gen_legacy.c writes N synthetic rows (grids 5x5 to 30x30, one in ten
 #      secret, JSON as Python's json.dumps writes it) into a legacy SQLite file
-#      (SPEC §6, no created_at) and the same rows as COPY text files;
+#      (docs/protocol.md §6, no created_at) and the same rows as COPY text files;
 #   2. reference: psql -1 with two \copy commands (one transaction, one
 #      connection) loads the COPY files into a fresh database whose two tables
 #      have exactly ipborg's PostgreSQL schema;

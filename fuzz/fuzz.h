@@ -2,7 +2,7 @@
  *
  * Each fuzz_NAME.c defines LLVMFuzzerTestOneInput for one parser of untrusted
  * input; `make fuzz` (scripts/fuzz.sh) runs them from seed corpora built out
- * of ../shared/vectors by scripts/fuzz-corpus.sh. A finding is a sanitizer
+ * of tests/vectors by scripts/fuzz-corpus.sh. A finding is a sanitizer
  * report (ASan, UBSan, LSan), a libFuzzer timeout or out-of-memory, or a
  * FUZZ_CHECK that fails: the targets also assert properties of the output, so
  * that wrong answers are found, not just crashes. FUZZ_CHECK aborts with the

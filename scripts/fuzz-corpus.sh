@@ -1,7 +1,7 @@
 #!/bin/sh
 # fuzz-corpus.sh -- builds the seed corpora of the fuzz targets (fuzz/) from
 # the shared test vectors, one folder per target: $FUZZ_BUILD/corpus-NAME
-# (default build/fuzz). Generated, never committed; ../shared/vectors is only
+# (default build/fuzz). Generated, never committed; tests/vectors is only
 # read. Seeds are added to what a folder already holds (inputs libFuzzer found
 # in earlier runs stay), and a seed's file name is its content's hash, so a
 # rerun adds nothing twice.
@@ -17,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=${FUZZ_BUILD:-build/fuzz}
-vectors=${IPBORG_VECTORS:-../shared/vectors}
+vectors=${IPBORG_VECTORS:-tests/vectors}
 [ -d "$vectors" ] || { echo "fuzz-corpus.sh: no test vectors at $vectors" >&2; exit 1; }
 
 OUT="$out" VECTORS="$vectors" python3 - <<'PY'

@@ -1,6 +1,6 @@
 /* admin.c -- `ipborg delete`: removes one grid from a database (admin.h).
  *
- * The hash ID is resolved with the salts every subcommand uses (SPEC §2:
+ * The hash ID is resolved with the salts every subcommand uses (docs/protocol.md §2:
  * store_resolve_salts with HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT when the
  * environment gives them), and only its canonical form names a grid, as in
  * URLs. Before anything is written the grid is shown and, unless --yes, the
@@ -26,7 +26,7 @@
 #include "hashid.h"
 #include "store.h"
 
-#define HASHID_MIN_LENGTH 6   /* as the service: SPEC §3 */
+#define HASHID_MIN_LENGTH 6   /* as the service: docs/protocol.md §3 */
 
 static void usage(FILE *f)
 {

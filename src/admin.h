@@ -1,5 +1,5 @@
 /* admin.h -- moderation commands that act on a database directly, beside a
- * running service: `ipborg delete` (SPEC §7). */
+ * running service: `ipborg delete` (docs/protocol.md §7). */
 #ifndef IPBORG_ADMIN_H
 #define IPBORG_ADMIN_H
 

@@ -1,4 +1,4 @@
-/* backup.c -- ipborg export, import and stats (SPEC §7; the format is in
+/* backup.c -- ipborg export, import and stats (docs/protocol.md §7; the format is in
  * backup.h).
  *
  * export. The database is opened STORE_READONLY, so nothing is ever written

@@ -1,4 +1,4 @@
-/* backup.h -- ipborg export, import and stats (SPEC §7): backups as JSON Lines
+/* backup.h -- ipborg export, import and stats (docs/protocol.md §7): backups as JSON Lines
  * and a summary of what a database holds.
  *
  * Like migrate (migrate.h), these are users of the store interface only:

@@ -1,7 +1,7 @@
 /* config.h -- the configuration of `ipborg serve`: flags and environment
  * folded into one struct that is filled once at start-up and read-only after.
  *
- * Precedence (SPEC §2): a flag wins over its environment variable, which wins
+ * Precedence (docs/protocol.md §2): a flag wins over its environment variable, which wins
  * over the default. Strings point into argv, the environment or literals: the
  * struct owns nothing. */
 #ifndef IPBORG_CONFIG_H

@@ -1,7 +1,7 @@
 /* grid.h -- a grid: validate a posted JSON document, draw it as HTML.
  *
  * Knows nothing of HTTP or SQL. Validation applies the original service's rules
- * and ipborg's stricter ones (SPEC §4) and, on failure, names the offending
+ * and ipborg's stricter ones (docs/protocol.md §4) and, on failure, names the offending
  * field, e.g. "grid_data.blocks[3][2]: expected 4 integers". Rendering
  * reproduces the client's BlockGrid._repr_html_ byte for byte
  * (vectors/render/), and tolerates stored data it did not validate (legacy rows):

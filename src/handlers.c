@@ -1,4 +1,4 @@
-/* handlers.c -- the HTTP API of SPEC §3, one function per route (handlers.h).
+/* handlers.c -- the HTTP API of docs/protocol.md §3, one function per route (handlers.h).
  *
  * Data flows one way: request -> validation (grid.c) -> store (store.h) ->
  * reply. A path segment names a grid only when it is the canonical hash ID
@@ -23,7 +23,7 @@ static const char JSON[] = "application/json";
 
 /* --- helpers ------------------------------------------------------------------- */
 
-/* BASE of SPEC §3: --public-url without trailing slashes, else http:// + Host. */
+/* BASE of docs/protocol.md §3: --public-url without trailing slashes, else http:// + Host. */
 static void base_url(const struct app *a, const struct http_request *req, struct buf *out)
 {
     const char *pub = a->cfg->public_url;

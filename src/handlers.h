@@ -1,6 +1,6 @@
 /* handlers.h -- one function per route: parse the request, call the grid
  * module and the store, fill the reply. The routing table lives here too, so
- * that the whole HTTP API (SPEC §3) reads in one place.
+ * that the whole HTTP API (docs/protocol.md §3) reads in one place.
  *
  * Handlers hold no state between requests; everything they share is in struct
  * app, which is filled before the server starts and read-only afterwards. */
@@ -24,7 +24,7 @@ struct app {
     atomic_uint_fast64_t posted[GRID_TABLES];   /* grids stored by this process */
 };
 
-/* GET/HEAD/POST routes of SPEC §3, ending with a NULL method. */
+/* GET/HEAD/POST routes of docs/protocol.md §3, ending with a NULL method. */
 extern const struct http_route handlers_routes[];
 
 /* A store_deletion_fn (store.h) with app as ctx: makes the running server

@@ -1,5 +1,5 @@
 /* hashid.c -- the hashids 0.3.x codec, bit for bit as the Python package hashids
- * 0.8.4 computes it: grid ids <-> the short strings in URLs (SPEC section 3).
+ * 0.8.4 computes it: grid ids <-> the short strings in URLs (docs/protocol.md §3).
  *
  * The algorithm, in prose.
  *

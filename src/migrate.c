@@ -7,7 +7,7 @@
  * (and its reverse, and sqlite -> sqlite, postgresql -> postgresql) through
  * the store interface only: it never learns which backend it holds.
  *
- * The guarantees of SPEC §6, and how each is kept:
+ * The guarantees of docs/protocol.md §6, and how each is kept:
  *
  * - The source is never changed: it is opened STORE_READONLY (the backend
  *   then adds no column, sets no journal mode, writes no salt), and only
@@ -32,7 +32,7 @@
  * - Sequences: load_end(commit=1) leaves next id = max(id) + 1 (1 if empty).
  * - Memory stays flat: scan hands one row at a time to a callback that
  *   checks it and hands it to load_row; no row outlives its callback.
- * - Salts (SPEC §2): the source's stored salts, or else the environment's,
+ * - Salts (docs/protocol.md §2): the source's stored salts, or else the environment's,
  *   are written with meta_set inside the load transaction and read back.
  *   Environment salts that differ from the source's are refused (every URL
  *   would change), and so is a target that already stores other salts.

@@ -1,4 +1,4 @@
-/* migrate.h -- copy every grid from one store to another (ipborg migrate, SPEC §6).
+/* migrate.h -- copy every grid from one store to another (ipborg migrate, docs/protocol.md §6).
  *
  * The tool is just another user of the store interface (store.h): it streams
  * the source's rows through scan into the target's load_begin / load_row /
@@ -15,7 +15,7 @@
 /* Copies both tables of from_url into to_url in one transaction, then
  * verifies the target against the source. replace: --replace (a target that
  * holds grids is otherwise refused). Reads HASHIDS_PUBLIC_SALT and
- * HASHIDS_SECRET_SALT from the environment (SPEC §2).
+ * HASHIDS_SECRET_SALT from the environment (docs/protocol.md §2).
  *
  * Writes the result (rows per table, summary, "verification: OK" or what
  * differed) on out; progress, and on failure one line "ipborg migrate: ...",

@@ -387,7 +387,7 @@ int store_stats(struct store *st, enum grid_table t, struct store_stats *out, ch
     WITH_CONN(st, err, st->ops->stats(conn, t, out, err));
 }
 
-/* --- salts (SPEC §2) ---------------------------------------------------------- */
+/* --- salts (docs/protocol.md §2) ---------------------------------------------------------- */
 
 /* A fresh salt: 32 characters from the kernel's random source. */
 static int make_salt(char *out, size_t n)

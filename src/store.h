@@ -5,9 +5,9 @@
  * learn which backend it is. store.c picks the backend from the database URL,
  * keeps one backend connection per thread (so each HTTP worker thread has its own,
  * opened on first use and closed when the thread ends), and resolves the hash-ID
- * salts (SPEC §2).
+ * salts (docs/protocol.md §2).
  *
- * The data model (SPEC §6): two tables with one schema, public_grids and
+ * The data model (docs/protocol.md §6): two tables with one schema, public_grids and
  * secret_grids. A grid is immutable once stored. Ids are assigned by the store,
  * grow monotonically and are never reused, because every URL ever handed out
  * encodes one. A successful put means the row is committed and durable.
@@ -225,7 +225,7 @@ int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout
                      store_deletion_fn fn, void *ctx, char *err);
 void store_watch_close(struct store *st, void *watch);
 
-/* Salts (SPEC §2). env_public / env_secret: the environment's values or NULL.
+/* Salts (docs/protocol.md §2). env_public / env_secret: the environment's values or NULL.
  * force: serve --force-salts. On success *pub and *sec are malloc'd. Refuses
  * (STORE_ERROR + message naming HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT) a
  * database with grids but no stored salts and no salts in the environment, and

@@ -1,6 +1,6 @@
 /* store_pg.c -- the PostgreSQL backend of the store interface (store.h), on libpq.
  *
- * Schema (SPEC §6). Two tables in schema public with the schema of the original
+ * Schema (docs/protocol.md §6). Two tables in schema public with the schema of the original
  * service's SQLAlchemy models, so that both programs can share one database:
  *
  *   id SERIAL PRIMARY KEY, ipb_version TEXT NOT NULL, python_version JSONB NOT NULL,

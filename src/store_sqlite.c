@@ -8,7 +8,7 @@
  * the tables).
  *
  * The schema. The two grid tables keep the file format of the old service
- * (SPEC §6), plus a created_at column that ipborg adds to an old file:
+ * (docs/protocol.md §6), plus a created_at column that ipborg adds to an old file:
  *
  *   CREATE TABLE public_grids(id INTEGER NOT NULL, ipb_version TEXT,
  *     python_version TEXT, grid_data TEXT, secret BOOLEAN, code_cells TEXT,
@@ -30,7 +30,7 @@
  * kilobytes, the leaves of 100,000 grids are some 100 MB, far beyond a
  * connection's page cache (2 MB), so each draw cost a read from the OS and
  * /random at 100,000 grids ran at ~0.8x its rate at 1,000. An index on id
- * alone (an ipborg addition; SPEC §6 lets ipborg add, the columns keep their
+ * alone (an ipborg addition; docs/protocol.md §6 lets ipborg add, the columns keep their
  * meaning) holds ~3 pages per 1,000 rows, stays in the cache, and answers the
  * existence check by itself (a covering index), so /random no longer depends
  * on the table's size. exists uses it with INDEXED BY; a file without it
@@ -51,7 +51,7 @@
  * insert, last_id = next, COMMIT; it returns only after COMMIT succeeded, and
  * with journal_mode=WAL + synchronous=FULL a commit is on disk (fsync of the
  * WAL) before it returns. The one exception to "never reused" is the bulk
- * load, which by SPEC §6 leaves next = max(id) + 1.
+ * load, which by docs/protocol.md §6 leaves next = max(id) + 1.
  *
  * The deletion log. del deletes the row and appends to ipborg_deleted in one
  * BEGIN IMMEDIATE transaction; SQLite has one writer at a time, so seq order

@@ -22,7 +22,7 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("IPBORG_BIN", os.path.join(ROOT, "build", "ipborg"))
-VECTORS = os.environ.get("IPBORG_VECTORS", os.path.join(ROOT, "..", "shared", "vectors"))
+VECTORS = os.environ.get("IPBORG_VECTORS", os.path.join(ROOT, "tests", "vectors"))
 TMP = tempfile.mkdtemp(prefix="ipborg-e2e-")
 # The build-asan pass of `make test`: memory figures mean nothing there (ASan
 # keeps freed memory in quarantine and maps shadow memory), so tests that

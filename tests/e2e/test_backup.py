@@ -1,4 +1,4 @@
-"""test_backup.py -- ipborg export, import and stats (SPEC §7) end to end: the
+"""test_backup.py -- ipborg export, import and stats (docs/protocol.md §7) end to end: the
 legacy file exported with its salts, byte-identical round trips through SQLite
 and PostgreSQL, a server that serves every URL of an imported file with no salt
 in its environment, refusals that leave the target as it was, stats against the

@@ -199,7 +199,7 @@ def only_canonical_hash_ids_name_grids(backend):
                     st, h, _ = s.get(p)
                     if st == 301 and inp.endswith("/"):
                         # "bizkiL%2F" is the path "/bizkiL/": the trailing-slash
-                        # redirect of SPEC 3, not a grid served at an alias.
+                        # redirect of docs/protocol.md §3, not a grid served at an alias.
                         eq(h["location"], urllib.parse.unquote(p).rstrip("/"), "redirect")
                         continue
                     eq(st, 404, "alias %r (decodes to %s) at %s" % (inp, dec, p))

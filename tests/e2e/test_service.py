@@ -1,4 +1,4 @@
-"""test_service.py -- the HTTP API of SPEC §3 end to end: build/ipborg on a free
+"""test_service.py -- the HTTP API of docs/protocol.md §3 end to end: build/ipborg on a free
 loopback port, real SQLite files and a real PostgreSQL, every test once per
 backend."""
 import glob

@@ -2,7 +2,7 @@
  *
  * posts/: every valid_* must validate, every invalid_* and strict_* must be
  * refused with a one-line message that begins with a field path or "body";
- * edge_* must never crash, and those whose answer SPEC's README settles are
+ * edge_* must never crash, and those whose answer the vectors' notes settle are
  * held to it. render/: every grid must draw byte for byte as the client did.
  * Garbage given to the renderer must come back as -1, never as a crash. */
 #include "unit.h"

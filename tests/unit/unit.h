@@ -1,7 +1,7 @@
 /* unit.h -- what every cmocka unit test needs: cmocka's headers in the right
- * order, and helpers to find and read the shared test vectors.
+ * order, and helpers to find and read the test vectors (tests/vectors).
  *
- * Vectors live in ../shared/vectors (relative to the project root, where make
+ * Vectors live in tests/vectors (relative to the project root, where make
  * runs the tests); IPBORG_VECTORS overrides the location. */
 #ifndef IPBORG_UNIT_H
 #define IPBORG_UNIT_H
@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Path of a vector file: "render/grid_00_1x1.json" -> ".../shared/vectors/render/...".
+/* Path of a vector file: "render/grid_00_1x1.json" -> ".tests/vectors/render/...".
  * Returns a static buffer (not thread-safe; tests are single-threaded). */
 static inline const char *vector_path(const char *rel)
 {
     static char path[4096];
     const char *dir = getenv("IPBORG_VECTORS");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "../shared/vectors", rel);
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "tests/vectors", rel);
     return path;
 }
 
