@@ -28,18 +28,38 @@
  * document as a whole is wrong. Messages are forced to printable ASCII, since
  * jansson's own texts may quote raw bytes of the input.
  *
- * Rendering (grid_render_html) reproduces ipythonblocks' BlockGrid._repr_html_
- * after BlockGrid(width, height, lines_on) and _load_simple_grid(blocks):
- * exactly `height` rows, row 0 exactly `width` blocks, later rows at least
- * `width` (the client silently ignored the extra ones), blocks of at least 4
- * numbers. Colours are clamped to 0..255 and sizes below 1 drawn as 1, as the
- * client's setters did. Integral reals (20.0) and integers beyond 64 bits are
- * tolerated there, because rows it draws may come from before validation.
- * lines_on may be a boolean or (legacy) an integer, read as its truth value.
- * Anything else is "not drawable": -1 with a message, and out is left as it
- * was. dom_id lands unescaped in a CSS selector and an attribute, so only
- * letters, digits, '-' and '_' are taken; any other id is refused. The markup is assembled per block in a small stack buffer with
- * hand-rolled integer formatting, then appended once: no printf per cell. */
+ * Reading a stored grid (grid_read). Every stored row is judged here, once
+ * per answer, for the page, the PNG and /get alike. Rows may predate any
+ * validation, so the rules are those of the client's BlockGrid.from_web,
+ * which the original service's page also used, plus a little tolerance where
+ * the meaning is plain:
+ *   - the text is JSON (integers beyond 64 bits are read as reals) and an
+ *     object; keys other than the four below are ignored;
+ *   - lines_on is true or false, or a number equal to 0 or 1 (the client's
+ *     setter takes `value in (0, 1)`, so 1.0 is true; 2, "x" and null are not
+ *     taken);
+ *   - width and height are whole numbers >= 1 (20.0 is taken), at most
+ *     GRID_MAX_SIDE;
+ *   - blocks has exactly `height` rows, row 0 exactly `width` blocks and
+ *     later rows at least `width` (the client ignores the extra ones);
+ *   - a block is an array of at least 4 numbers (extra items ignored).
+ *     Colours are clamped to 0..255 and rounded half to even, as the client's
+ *     int(round(min(255, max(0, v)))) does, so 300 is 255 and 12.5 is 12. A
+ *     size below 1 is 1 (the client's max(1, size), negative sizes included);
+ *     a fraction is rounded; a size over GRID_MAX_BLOCK_SIZE is refused:
+ *     nothing sensible can be drawn at a million pixels a block.
+ * Anything else (booleans or strings as numbers, missing keys, short rows)
+ * is refused with a one-line reason naming the field. Blocks are copied into
+ * a compact array (8 bytes a block, less than their JSON text) only after
+ * every row has been checked to exist, and the JSON tree is dropped at once;
+ * the parse uses the per-thread arena, as validation does.
+ *
+ * Drawing (grid_draw_html) reproduces ipythonblocks' BlockGrid._repr_html_
+ * after BlockGrid(width, height, lines_on) and _load_simple_grid(blocks).
+ * dom_id lands unescaped in a CSS selector and an attribute, so only
+ * letters, digits, '-' and '_' are taken; any other id is refused. The
+ * markup is assembled per block in a small stack buffer with hand-rolled
+ * integer formatting, then appended once: no printf per cell. */
 #include "grid.h"
 
 #include <jansson.h>
@@ -603,7 +623,7 @@ void grid_post_free(struct grid_post *p)
     memset(p, 0, sizeof *p);
 }
 
-/* ---- rendering ----------------------------------------------------------- */
+/* ---- reading a stored grid ------------------------------------------------ */
 
 int grid_json_number(const json_t *v, long long *out)
 {
@@ -625,16 +645,182 @@ int grid_json_number(const json_t *v, long long *out)
     return 0;
 }
 
-/* Appends one <td>. Colours are already clamped, size >= 1. */
-static void put_td(struct buf *out, size_t r, size_t col, const long long rgb[3],
-                   long long size)
+/* A JSON number as a double (integers beyond 2^53 lose precision, which
+ * does not matter for clamping); -1 for anything that is not a number. */
+static int number_of(const json_t *v, double *out)
+{
+    if (json_is_integer(v))
+        *out = (double)json_integer_value(v);
+    else if (json_is_real(v))
+        *out = json_real_value(v);
+    else
+        return -1;
+    return 0;
+}
+
+/* The client's Block._check_value: int(round(min(255, max(0, value)))), and
+ * Python 3 rounds halves to even, as rint does in the default rounding mode. */
+static unsigned char colour_of(double d)
+{
+    d = d < 0 ? 0 : d > 255 ? 255 : d;
+    return (unsigned char)rint(d);
+}
+
+/* lines_on as the client's setter takes it: a value equal to 0 or 1. */
+static int read_lines_on(const json_t *v, bool *lines)
+{
+    double d;
+    if (json_is_boolean(v)) {
+        *lines = json_is_true(v);
+        return 0;
+    }
+    if (number_of(v, &d) == 0 && (d == 0 || d == 1)) {
+        *lines = d == 1;
+        return 0;
+    }
+    return -1;
+}
+
+static int read_side(const json_t *g, const char *name, uint32_t *out, char *err,
+                     size_t errlen)
+{
+    long long v;
+    if (grid_json_number(json_object_get(g, name), &v) || v < 1)
+        return grid_errf(err, errlen, "grid_data.%s: expected an integer >= 1", name);
+    if (v > GRID_MAX_SIDE)
+        return grid_errf(err, errlen, "grid_data.%s: %lld is more than %u blocks", name, v,
+                         GRID_MAX_SIDE);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* One block: out may be NULL (checking only). */
+static int read_block(const json_t *b, size_t r, size_t col, struct grid_block *out,
+                      char *err, size_t errlen)
+{
+    double v[4];
+    if (!json_is_array(b) || json_array_size(b) < 4)
+        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 numbers", r, col);
+    for (size_t i = 0; i < 4; i++)
+        if (number_of(json_array_get(b, i), &v[i]))
+            return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected a number",
+                             r, col, i);
+    /* The client's size setter: max(1, size). Fractions are rounded, since
+     * a pixel grid has no half pixels. */
+    double size = v[3] < 1 ? 1 : rint(v[3]);
+    if (size > GRID_MAX_BLOCK_SIZE)
+        return grid_errf(err, errlen,
+                         "grid_data.blocks[%zu][%zu][3]: block size %.0f is more than %u",
+                         r, col, size, GRID_MAX_BLOCK_SIZE);
+    if (out) {
+        for (size_t i = 0; i < 3; i++)
+            out->rgb[i] = colour_of(v[i]);
+        out->size = (uint32_t)size;
+    }
+    return 0;
+}
+
+/* Reads the parsed grid_data into g (NULL: check only); on failure g owns
+ * nothing. */
+static int read_tree(const json_t *root, struct grid *g, char *err, size_t errlen)
+{
+    if (!json_is_object(root))
+        return grid_errf(err, errlen, "grid_data: expected an object, got %s",
+                         type_name(root));
+    bool lines;
+    uint32_t w, h;
+    if (read_lines_on(json_object_get(root, "lines_on"), &lines))
+        return grid_errf(err, errlen, "grid_data.lines_on: expected true or false");
+    if (read_side(root, "width", &w, err, errlen) || read_side(root, "height", &h, err, errlen))
+        return -1;
+    const json_t *blocks = json_object_get(root, "blocks");
+    if (!json_is_array(blocks))
+        return grid_errf(err, errlen, "grid_data.blocks: expected an array of rows");
+    if (json_array_size(blocks) != h)
+        return grid_errf(err, errlen, "grid_data.blocks: expected %u rows (height), got %zu",
+                         h, json_array_size(blocks));
+    /* Every row is checked before anything is allocated, so w * h blocks
+     * really exist in the tree: the array below is smaller than the tree. */
+    for (size_t r = 0; r < h; r++) {
+        const json_t *row = json_array_get(blocks, r);
+        size_t n = json_array_size(row);
+        if (!json_is_array(row) || n < w || (r == 0 && n != w))
+            return grid_errf(err, errlen, "grid_data.blocks[%zu]: expected %u blocks (width)%s",
+                             r, w, json_is_array(row) ? "" : ", not an array");
+    }
+    struct grid_block *out = NULL;
+    if (g && !(out = malloc((size_t)w * h * sizeof *out)))
+        return grid_errf(err, errlen, "grid_data: out of memory");
+    uint32_t cell = 1, smallest = UINT32_MAX;
+    for (size_t r = 0; r < h; r++) {
+        const json_t *row = json_array_get(blocks, r);
+        for (size_t col = 0; col < w; col++) {
+            struct grid_block *b = out ? &out[r * w + col] : NULL;
+            if (read_block(json_array_get(row, col), r, col, b, err, errlen)) {
+                free(out);
+                return -1;
+            }
+            if (b && b->size > cell)
+                cell = b->size;
+            if (b && b->size < smallest)
+                smallest = b->size;
+        }
+    }
+    if (g) {
+        g->w = w;
+        g->h = h;
+        g->lines = lines;
+        g->cell = cell;
+        g->uniform = smallest == cell;
+        g->blocks = out;
+    }
+    return 0;
+}
+
+int grid_read(const char *grid_data, size_t len, struct grid *g, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (g)
+        memset(g, 0, sizeof *g);
+    if (!grid_data)
+        return grid_errf(err, errlen, "grid_data: missing (NULL)");
+    int scoped = arena_begin();
+    json_error_t e;
+    json_t *root = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
+    if (!root && strstr(e.text, "too big"))
+        root = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
+    int rc;
+    if (!root)
+        rc = grid_errf(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
+                       e.line, e.column, e.text);
+    else
+        rc = read_tree(root, g, err, errlen);
+    arena_end(scoped, root);
+    return rc;
+}
+
+void grid_free(struct grid *g)
+{
+    if (!g)
+        return;
+    free(g->blocks);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- drawing as HTML ------------------------------------------------------- */
+
+#define HTML_RESERVE_CELLS (256u * 1024)    /* about 42 MB of markup */
+
+/* Appends one <td>. */
+static void put_td(struct buf *out, size_t r, size_t col, const struct grid_block *b)
 {
     char colour[16], td[320];
     char *q = colour;
     for (int i = 0; i < 3; i++) {
         if (i)
             q = PUT_LIT(q, ", ");
-        q = put_uint(q, (unsigned long long)rgb[i]);
+        q = put_uint(q, b->rgb[i]);
     }
     size_t clen = (size_t)(q - colour);
     char *p = td;
@@ -646,32 +832,14 @@ static void put_td(struct buf *out, size_t r, size_t col, const long long rgb[3]
     memcpy(p, colour, clen);
     p += clen;
     p = PUT_LIT(p, ")\" style=\"width: ");
-    p = put_uint(p, (unsigned long long)size);
+    p = put_uint(p, b->size);
     p = PUT_LIT(p, "px; height: ");
-    p = put_uint(p, (unsigned long long)size);
+    p = put_uint(p, b->size);
     p = PUT_LIT(p, "px;background-color: rgb(");
     memcpy(p, colour, clen);
     p += clen;
     p = PUT_LIT(p, ");\"></td>");
     buf_append(out, td, (size_t)(p - td));
-}
-
-static int draw_block(struct buf *out, const json_t *b, size_t r, size_t col,
-                      char *err, size_t errlen)
-{
-    long long v[4];
-    if (!json_is_array(b) || json_array_size(b) < 4)
-        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, col);
-    for (size_t i = 0; i < 4; i++)
-        if (grid_json_number(json_array_get(b, i), &v[i]))
-            return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
-                        r, col, i);
-    for (size_t i = 0; i < 3; i++)
-        v[i] = v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i];
-    if (v[3] < 1)
-        v[3] = 1;
-    put_td(out, r, col, v, v[3]);
-    return 0;
 }
 
 static int valid_dom_id(const char *id)
@@ -687,60 +855,32 @@ static int valid_dom_id(const char *id)
     return 1;
 }
 
-/* Draws the parsed grid; on failure the caller rolls out back. */
-static int draw(struct buf *out, json_t *g, size_t json_len, const char *dom_id,
-                char *err, size_t errlen)
+int grid_draw_html(struct buf *out, const struct grid *g, const char *dom_id, char *err,
+                   size_t errlen)
 {
-    if (!json_is_object(g))
-        return grid_errf(err, errlen, "grid_data: expected an object, got %s", type_name(g));
-    json_t *lines_on = json_object_get(g, "lines_on");
-    json_t *blocks = json_object_get(g, "blocks");
-    long long w, h;
-    int border;
-    if (json_is_boolean(lines_on))
-        border = json_is_true(lines_on);
-    else if (json_is_integer(lines_on))
-        border = json_integer_value(lines_on) != 0;
-    else
-        return grid_errf(err, errlen, "grid_data.lines_on: expected true or false");
-    if (grid_json_number(json_object_get(g, "width"), &w) || w < 1)
-        return grid_errf(err, errlen, "grid_data.width: expected an integer >= 1");
-    if (grid_json_number(json_object_get(g, "height"), &h) || h < 1)
-        return grid_errf(err, errlen, "grid_data.height: expected an integer >= 1");
-    if (!json_is_array(blocks))
-        return grid_errf(err, errlen, "grid_data.blocks: expected an array of rows");
-    if ((unsigned long long)h != json_array_size(blocks))
-        return grid_errf(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
-                    h, json_array_size(blocks));
-    json_t *row0 = json_array_get(blocks, 0);
-    if (!json_is_array(row0) || (unsigned long long)w != json_array_size(row0))
-        return grid_errf(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
-
+    if (err && errlen)
+        err[0] = '\0';
+    if (!valid_dom_id(dom_id))
+        return grid_errf(err, errlen, "dom_id: expected letters, digits, '-' or '_'");
+    if (!g || !g->blocks)
+        return grid_errf(err, errlen, "grid_data: not read");
     /* At most about 165 bytes a block: one allocation up front, not a
-     * doubling series. Only when the input could really hold that many blocks
-     * (at least 10 bytes each), since a failed reservation marks out as
-     * out of memory for good. w and h are bounded by array sizes: no overflow. */
-    size_t cells = (size_t)w * (size_t)h;
-    if (cells <= json_len / 10)
-        buf_reserve(out, 400 + cells * 165 + (size_t)h * 9);
-
+     * doubling series, when that is a reasonable size (a failed reservation
+     * would mark out as out of memory for good). */
+    size_t cells = (size_t)g->w * g->h;
+    if (cells <= HTML_RESERVE_CELLS)
+        buf_reserve(out, 400 + cells * 165 + (size_t)g->h * 9);
     buf_puts(out, "<style type=\"text/css\">table.blockgrid {border: none;}"
                   " .blockgrid tr {border: none;} .blockgrid td {padding: 0px;} #blocks");
     buf_puts(out, dom_id);
-    buf_puts(out, border ? " td {border: 1px solid white;}</style><table id=\"blocks"
-                         : " td {border: 0px solid white;}</style><table id=\"blocks");
+    buf_puts(out, g->lines ? " td {border: 1px solid white;}</style><table id=\"blocks"
+                           : " td {border: 0px solid white;}</style><table id=\"blocks");
     buf_puts(out, dom_id);
     buf_puts(out, "\" class=\"blockgrid\"><tbody>");
-    size_t r;
-    json_t *row;
-    json_array_foreach(blocks, r, row) {
-        if (!json_is_array(row) || json_array_size(row) < (size_t)w)
-            return grid_errf(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
-                        r, w);
+    for (size_t r = 0; r < g->h; r++) {
         buf_puts(out, "<tr>");
-        for (size_t col = 0; col < (size_t)w; col++)
-            if (draw_block(out, json_array_get(row, col), r, col, err, errlen))
-                return -1;
+        for (size_t col = 0; col < g->w; col++)
+            put_td(out, r, col, &g->blocks[r * g->w + col]);
         buf_puts(out, "</tr>");
     }
     buf_puts(out, "</tbody></table>");
@@ -756,21 +896,10 @@ int grid_render_html(struct buf *out, const char *grid_data, size_t len,
         err[0] = '\0';
     if (!valid_dom_id(dom_id))
         return grid_errf(err, errlen, "dom_id: expected letters, digits, '-' or '_'");
-    if (!grid_data)
-        return grid_errf(err, errlen, "grid_data: missing");
-    json_error_t e;
-    json_t *g = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
-    if (!g && strstr(e.text, "too big"))
-        g = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
-    if (!g)
-        return grid_errf(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
-                    e.line, e.column, e.text);
-    size_t start = out->len;
-    int rc = draw(out, g, len, dom_id, err, errlen);
-    json_decref(g);
-    if (rc != 0 && !out->oom && out->data) {
-        out->len = start;
-        out->data[start] = '\0';
-    }
+    struct grid g;
+    if (grid_read(grid_data, len, &g, err, errlen) != 0)
+        return -1;
+    int rc = grid_draw_html(out, &g, dom_id, err, errlen);
+    grid_free(&g);
     return rc;
 }

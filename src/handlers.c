@@ -7,7 +7,12 @@
  * Errors from the store: STORE_UNAVAILABLE is 503 (JSON for /post and /get,
  * an error page for HTML), STORE_ERROR is 500 with the detail on stderr, never
  * in the answer. A 200 from /post is only sent after store_put has returned
- * STORE_OK, which means committed. */
+ * STORE_OK, which means committed.
+ *
+ * Stored grid_data is judged by grid_read (grid.h) once per answer, by the
+ * page, the PNG and /get alike: a row it reads gets 200 on all three, a row
+ * it refuses gets 500 on all three (grid_unservable). Answers are cached, so
+ * the check runs once per cache fill, not per request. */
 #include "handlers.h"
 
 #include <stdio.h>
@@ -165,7 +170,10 @@ static void grid_missing(struct app *a, const struct http_request *req, int rc,
 }
 
 /* grid_data of the grid that hash names in table t: STORE_OK and *json
- * (malloc'd), or the reply is filled by grid_missing. */
+ * (malloc'd), or the reply is filled by grid_missing. *len is the length of
+ * the text up to its first NUL byte, which is where C and SQLite's own text
+ * functions end it, and where the page (which gets the text from store_get)
+ * ends it too: the three answers read the same bytes. */
 static int load_grid_data(struct app *a, const struct http_request *req, enum grid_table t,
                           const char *hash, int json_errors, struct http_reply *r,
                           char **json, size_t *len)
@@ -177,9 +185,46 @@ static int load_grid_data(struct app *a, const struct http_request *req, enum gr
                  : STORE_NOT_FOUND;
     if (rc != STORE_OK)
         grid_missing(a, req, rc, err, json_errors, r);
+    else
+        *len = strlen(*json);
     return rc;
 }
 
+/* 500 for a failure of this process while drawing (out of memory), the
+ * detail on stderr. */
+static void internal_failure(struct http_reply *r, const char *hash, const char *err)
+{
+    fprintf(stderr, "ipborg: cannot draw %s: %s\n", hash, err);
+    buf_reset(&r->body);
+    page_error(&r->body, 500, "The server could not draw this grid just now.");
+    html_page_reply(r, 500);
+    r->cache_control = "no-store";
+}
+
+/* The answer for a stored row that grid_read refuses (docs/protocol.md §5):
+ * the same 500 for its page, its PNG and /get, never a 200 that pretends
+ * the data is a grid. The row is there, but what it holds is not a grid:
+ * the fault is the server's (or its data's), not the client's, so it is
+ * not a 4xx. The reason goes to stderr, not into the answer. */
+static void grid_unservable(enum grid_table t, const char *hash, const char *why, int json,
+                            struct http_reply *r)
+{
+    static const char msg[] = "this grid is stored, but its data is damaged and "
+                              "cannot be shown";
+    fprintf(stderr, "ipborg: %s %s cannot be served: %s\n", store_table_name(t), hash, why);
+    buf_reset(&r->body);
+    if (json) {
+        http_reply_json_error(r, 500, msg);
+    } else {
+        page_error(&r->body, 500, "This grid is stored, but its data is damaged and cannot "
+                                  "be shown.");
+        html_page_reply(r, 500);
+    }
+    r->cache_control = "no-store";
+}
+
+/* GET /get: the stored text as it is, once grid_read has found it to be a
+ * grid. The check runs once per answer made; the server keeps the answer. */
 static void get_json(struct app *a, const struct http_request *req, enum grid_table t,
                      const char *hash, struct http_reply *r)
 {
@@ -187,6 +232,12 @@ static void get_json(struct app *a, const struct http_request *req, enum grid_ta
     size_t len = 0;
     if (load_grid_data(a, req, t, hash, 1, r, &json, &len) != STORE_OK)
         return;
+    char rerr[256];
+    if (grid_read(json, len, NULL, rerr, sizeof rerr) != 0) {
+        free(json);
+        grid_unservable(t, hash, rerr, 1, r);
+        return;
+    }
     r->status = 200;
     r->content_type = JSON;
     r->cacheable = 1;
@@ -209,6 +260,10 @@ static void handle_get_secret(void *app, const struct http_request *req,
     get_json(app, req, GRID_SECRET, arg, r);
 }
 
+/* The grid page. grid_data is read once (grid_read) for the table and the
+ * image size. A grid of more blocks than --max-cells (only old rows: posts
+ * are held to it) is shown as its PNG instead of a table, which would be
+ * about 165 bytes a block. */
 static void grid_page(struct app *a, const struct http_request *req, enum grid_table t,
                       const char *hash, struct http_reply *r)
 {
@@ -221,25 +276,36 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
         grid_missing(a, req, rc, err, 0, r);
         return;
     }
-    struct buf grid = BUF_INIT;
+    struct grid g;
     char rerr[256];
-    if (!rec.grid_data ||
-        grid_render_html(&grid, rec.grid_data, strlen(rec.grid_data), hash, rerr,
-                         sizeof rerr) != 0) {
-        buf_reset(&grid);
-        buf_puts(&grid, "<p class=\"grid-error\">This grid's stored data cannot be drawn.</p>");
+    const char *gd = rec.grid_data;
+    if (grid_read(gd, gd ? strlen(gd) : 0, &g, rerr, sizeof rerr) != 0) {
+        grid_unservable(t, hash, rerr, 0, r);
+        grid_record_clear(&rec);
+        return;
+    }
+    unsigned iw, ih;
+    image_grid_size(&g, &iw, &ih);
+    bool as_image = (unsigned long long)g.w * g.h > (unsigned long long)a->limits.max_cells;
+    struct buf grid = BUF_INIT;
+    if (!as_image && grid_draw_html(&grid, &g, hash, rerr, sizeof rerr) != 0) {
+        grid_free(&g);
+        buf_free(&grid);
+        grid_record_clear(&rec);
+        internal_failure(r, hash, rerr);
+        return;
     }
     struct buf base = BUF_INIT;
     base_url(a, req, &base);
-    unsigned iw = 0, ih = 0;
-    if (rec.grid_data && image_size(rec.grid_data, strlen(rec.grid_data), &iw, &ih) != 0)
-        iw = ih = 0;
     struct page_grid pg = {
         .hash = hash,
         .secret = t == GRID_SECRET,
         .base_url = base.data ? base.data : "",
         .grid_html = grid.data ? grid.data : "",
         .grid_html_len = grid.len,
+        .grid_as_image = as_image,
+        .grid_width = g.w,
+        .grid_height = g.h,
         .code_cells = rec.code_cells,
         .ipb_version = rec.ipb_version,
         .python_version = rec.python_version,
@@ -254,6 +320,7 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
     r->cache_control = grid_cache_control(t);
     buf_free(&base);
     buf_free(&grid);
+    grid_free(&g);
     grid_record_clear(&rec);
 }
 
@@ -277,15 +344,20 @@ static void grid_png(struct app *a, const struct http_request *req, enum grid_ta
     size_t len = 0;
     if (load_grid_data(a, req, t, hash, 0, r, &json, &len) != STORE_OK)
         return;
+    struct grid g;
     char ierr[256];
-    if (image_render_png(&r->body, json, len, ierr, sizeof ierr) != 0) {
-        free(json);
-        fprintf(stderr, "ipborg: %s %s cannot be drawn: %s\n", store_table_name(t), hash,
-                ierr);
-        handle_not_found(a, req, r, NULL);
+    int rc = grid_read(json, len, &g, ierr, sizeof ierr);
+    free(json);
+    if (rc != 0) {
+        grid_unservable(t, hash, ierr, 0, r);
         return;
     }
-    free(json);
+    rc = image_draw_png(&r->body, &g, ierr, sizeof ierr);
+    grid_free(&g);
+    if (rc != 0) {
+        internal_failure(r, hash, ierr);
+        return;
+    }
     r->status = 200;
     r->content_type = "image/png";
     r->cacheable = 1;

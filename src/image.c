@@ -21,16 +21,11 @@
  * keeps the cell's centre pixel (offset S/2) inside every block: the colour
  * of a block can always be read at its cell's centre.
  *
- * Reading legacy data. The rules are those of grid_render_html (grid.c), so a
- * grid that has a page also has an image: exactly `height` rows, row 0
- * exactly `width` blocks, later rows at least `width` (extras ignored, as the
- * client did), blocks of at least 4 numbers (integers, or reals with no
- * fraction); lines_on a boolean or (legacy) a number read as its truth
- * value; colours clamped to 0..255; size 0 drawn as 1 (the original
- * service accepted sizes >= 0). Refused as not drawable: negative sizes (no
- * version of the service ever accepted them), sizes over IMAGE_MAX_BLOCK,
- * more than IMAGE_MAX_BLOCKS blocks along a side. Those two limits keep every
- * canvas coordinate below 2^45, so all arithmetic below is exact in 64 bits.
+ * Reading. image.c reads no JSON: it draws a struct grid that grid_read
+ * (grid.c) made, the same reading the grid page and /get use, so a grid that
+ * has a page has an image and the other way round. grid_read's limits
+ * (GRID_MAX_BLOCK_SIZE, GRID_MAX_SIDE) keep every canvas coordinate below
+ * 2^45, so all arithmetic below is exact in 64 bits.
  *
  * Scaling. The canvas (W x H) is never built. If its longer side exceeds
  * IMAGE_MAX_SIDE, the image is scaled by f = IMAGE_MAX_SIDE / max(W, H): the
@@ -49,9 +44,8 @@
  * show where they fall under one. Unscaled, this lattice is exactly the
  * canvas above. Never refused for size.
  *
- * Memory. Blocks are first copied out of the JSON tree into a compact array
- * (8 bytes a block, less than their JSON text) and the tree is freed. The
- * image is then produced one row at a time (png_write_row) from two maps,
+ * Memory. The blocks come as grid_read's compact array (8 bytes a block,
+ * less than their JSON text). The image is produced one row at a time (png_write_row) from two maps,
  * output column -> (block column, offset in cell) and the same for rows, so
  * besides the blocks and the PNG itself only O(IMAGE_MAX_SIDE) memory is
  * used. A row equal to the previous one (same block row and offset, or same
@@ -69,7 +63,6 @@
 
 #include "grid.h"
 
-#include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <png.h>
@@ -79,112 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAGE_MAX_BLOCK  (1u << 20)   /* largest block size drawn, in pixels */
-#define IMAGE_MAX_BLOCKS (1u << 24)   /* most blocks along one side */
 #define NO_BLOCK UINT32_MAX           /* a line, in an axis map */
-
-/* ---- error messages ---------------------------------------------------- */
-
-
-/* ---- the grid, read out of its JSON -------------------------------------- */
-
-struct block {
-    uint32_t size;               /* 1..IMAGE_MAX_BLOCK */
-    unsigned char rgb[3];
-};
-
-struct grid {
-    uint32_t w, h;               /* blocks; 1..IMAGE_MAX_BLOCKS */
-    uint32_t cell;               /* largest block size */
-    int lines;                   /* 1-pixel white lines between blocks */
-    int uniform;                 /* every block has size == cell */
-    struct block *blocks;        /* h rows of w, row 0 at the top; malloc'd */
-};
-
-static int read_block(const json_t *b, size_t r, size_t c, struct block *out,
-                      char *err, size_t errlen)
-{
-    long long v[4];
-    if (!json_is_array(b) || json_array_size(b) < 4)
-        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu]: expected 4 integers", r, c);
-    for (size_t i = 0; i < 4; i++)
-        if (grid_json_number(json_array_get(b, i), &v[i]))
-            return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][%zu]: expected an integer",
-                        r, c, i);
-    for (size_t i = 0; i < 3; i++)
-        out->rgb[i] = (unsigned char)(v[i] < 0 ? 0 : v[i] > 255 ? 255 : v[i]);
-    if (v[3] < 0)
-        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][3]: negative block size", r, c);
-    if (v[3] > IMAGE_MAX_BLOCK)
-        return grid_errf(err, errlen, "grid_data.blocks[%zu][%zu][3]: block size %lld is over %u",
-                    r, c, v[3], IMAGE_MAX_BLOCK);
-    out->size = v[3] < 1 ? 1 : (uint32_t)v[3];
-    return 0;
-}
-
-/* Fills g from the parsed grid_data; on failure g->blocks is NULL. */
-static int read_grid(const json_t *root, struct grid *g, char *err, size_t errlen)
-{
-    memset(g, 0, sizeof *g);
-    if (!json_is_object(root))
-        return grid_errf(err, errlen, "grid_data: expected an object");
-    const json_t *lines_on = json_object_get(root, "lines_on");
-    const json_t *blocks = json_object_get(root, "blocks");
-    long long w, h, flag;
-    if (json_is_boolean(lines_on))
-        g->lines = json_is_true(lines_on);
-    else if (!grid_json_number(lines_on, &flag))
-        g->lines = flag != 0;       /* legacy 0/1, maybe read as a real */
-    else
-        return grid_errf(err, errlen, "grid_data.lines_on: expected true or false");
-    if (grid_json_number(json_object_get(root, "width"), &w) || w < 1)
-        return grid_errf(err, errlen, "grid_data.width: expected an integer >= 1");
-    if (grid_json_number(json_object_get(root, "height"), &h) || h < 1)
-        return grid_errf(err, errlen, "grid_data.height: expected an integer >= 1");
-    if (w > IMAGE_MAX_BLOCKS || h > IMAGE_MAX_BLOCKS)
-        return grid_errf(err, errlen, "grid_data: more than %u blocks on a side", IMAGE_MAX_BLOCKS);
-    if (!json_is_array(blocks))
-        return grid_errf(err, errlen, "grid_data.blocks: expected an array of rows");
-    if ((size_t)h != json_array_size(blocks))
-        return grid_errf(err, errlen, "grid_data.blocks: expected %lld rows (height), got %zu",
-                    h, json_array_size(blocks));
-    const json_t *row0 = json_array_get(blocks, 0);
-    if (!json_is_array(row0) || (size_t)w != json_array_size(row0))
-        return grid_errf(err, errlen, "grid_data.blocks[0]: expected %lld blocks (width)", w);
-    /* Every row is checked before allocating, so w * h blocks really exist in
-     * the tree and the array below is no larger than the tree itself. */
-    for (size_t r = 1; r < (size_t)h; r++) {
-        const json_t *row = json_array_get(blocks, r);
-        if (!json_is_array(row) || json_array_size(row) < (size_t)w)
-            return grid_errf(err, errlen, "grid_data.blocks[%zu]: expected %lld blocks (width)",
-                        r, w);
-    }
-
-    struct block *out = malloc((size_t)w * (size_t)h * sizeof *out);
-    if (!out)
-        return grid_errf(err, errlen, "grid_data: out of memory");
-    uint32_t cell = 1, smallest = UINT32_MAX;
-    for (size_t r = 0; r < (size_t)h; r++) {
-        const json_t *row = json_array_get(blocks, r);
-        for (size_t c = 0; c < (size_t)w; c++) {
-            struct block *b = &out[r * (size_t)w + c];
-            if (read_block(json_array_get(row, c), r, c, b, err, errlen)) {
-                free(out);
-                return -1;
-            }
-            if (b->size > cell)
-                cell = b->size;
-            if (b->size < smallest)
-                smallest = b->size;
-        }
-    }
-    g->w = (uint32_t)w;
-    g->h = (uint32_t)h;
-    g->cell = cell;
-    g->uniform = smallest == cell;
-    g->blocks = out;
-    return 0;
-}
 
 /* ---- geometry ------------------------------------------------------------ */
 
@@ -297,10 +185,10 @@ static void fill_row(struct job *job, uint32_t ry, uint32_t oy)
         memset(px, 0xff, (size_t)n * 3);
         return;
     }
-    const struct block *row = &g->blocks[(size_t)ry * g->w];
+    const struct grid_block *row = &g->blocks[(size_t)ry * g->w];
     for (uint32_t x = 0; x < n; x++, px += 3) {
         uint32_t cx = job->col_idx[x];
-        const struct block *b = cx == NO_BLOCK ? NULL : &row[cx];
+        const struct grid_block *b = cx == NO_BLOCK ? NULL : &row[cx];
         if (b && (g->uniform || (covers(g->cell, b->size, oy) &&
                                  covers(g->cell, b->size, job->col_off[x])))) {
             px[0] = b->rgb[0];
@@ -389,35 +277,39 @@ done:
     return rc;
 }
 
-/* Parses and reads grid_data into g (g->blocks malloc'd). 0 or -1 + err. */
-static int load_grid(const char *grid_data, size_t len, struct grid *g, char *err,
-                     size_t errlen)
+void image_grid_size(const struct grid *g, unsigned *width, unsigned *height)
 {
-    if (!grid_data)
-        return grid_errf(err, errlen, "grid_data: missing");
-    json_error_t e;
-    json_t *root = json_loadb(grid_data, len, JSON_DECODE_ANY, &e);
-    if (!root && strstr(e.text, "too big"))
-        root = json_loadb(grid_data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &e);
-    if (!root)
-        return grid_errf(err, errlen, "grid_data: not valid JSON (line %d, column %d: %s)",
-                    e.line, e.column, e.text);
-    int rc = read_grid(root, g, err, errlen);
-    json_decref(root);
-    return rc != 0 ? -1 : 0;
+    struct plan p;
+    make_plan(g, &p);
+    *width = p.out_w;
+    *height = p.out_h;
+}
+
+int image_draw_png(struct buf *out, const struct grid *g, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return grid_errf(err, errlen, "image: no output buffer");
+    if (!g || !g->blocks)
+        return grid_errf(err, errlen, "grid_data: not read");
+    size_t start = out->len;
+    int rc = draw(g, out, err, errlen);
+    if (rc != 0 && !out->oom && out->data) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
 }
 
 int image_size(const char *grid_data, size_t len, unsigned *width, unsigned *height)
 {
     struct grid g;
     char err[128];
-    if (load_grid(grid_data, len, &g, err, sizeof err) != 0)
+    if (grid_read(grid_data, len, &g, err, sizeof err) != 0)
         return -1;
-    struct plan p;
-    make_plan(&g, &p);
-    free(g.blocks);
-    *width = p.out_w;
-    *height = p.out_h;
+    image_grid_size(&g, width, height);
+    grid_free(&g);
     return 0;
 }
 
@@ -429,14 +321,9 @@ int image_render_png(struct buf *out, const char *grid_data, size_t len,
     if (!out)
         return grid_errf(err, errlen, "image: no output buffer");
     struct grid g;
-    if (load_grid(grid_data, len, &g, err, errlen) != 0)
+    if (grid_read(grid_data, len, &g, err, errlen) != 0)
         return -1;
-    size_t start = out->len;
-    int rc = draw(&g, out, err, errlen);
-    free(g.blocks);
-    if (rc != 0 && !out->oom && out->data) {
-        out->len = start;
-        out->data[start] = '\0';
-    }
+    int rc = image_draw_png(out, &g, err, errlen);
+    grid_free(&g);
     return rc;
 }

@@ -363,6 +363,21 @@ static void grid_load_snippet(struct buf *out, const struct page_grid *g)
              "was posted.</p>\n</section>\n");
 }
 
+/* A grid with more blocks than a table should hold, as its PNG. */
+static void grid_image(struct buf *out, const struct page_grid *g)
+{
+    char dims[160];
+    LIT(out, "<img class=\"grid-image\" src=\"/");
+    if (g->secret)
+        LIT(out, "secret/");
+    put_escaped(out, g->hash);
+    snprintf(dims, sizeof dims,
+             ".png\" width=\"%u\" height=\"%u\" alt=\"The grid, %u by %u blocks, "
+             "drawn as an image\">",
+             g->image_width, g->image_height, g->grid_width, g->grid_height);
+    buf_puts(out, dims);
+}
+
 void page_grid(struct buf *out, const struct page_grid *g)
 {
     struct buf title = BUF_INIT;
@@ -389,7 +404,10 @@ void page_grid(struct buf *out, const struct page_grid *g)
     /* Focusable and labelled because wide grids scroll inside the frame. */
     LIT(out, "</h1>\n<div class=\"grid-frame\" tabindex=\"0\" role=\"region\" "
              "aria-label=\"The grid\">\n");
-    buf_append(out, g->grid_html, g->grid_html_len);
+    if (g->grid_as_image && g->image_width)
+        grid_image(out, g);
+    else
+        buf_append(out, g->grid_html, g->grid_html_len);
     LIT(out, "\n</div>\n");
     if (g->image_width) {
         LIT(out, "<p class=\"download\"><a href=\"");

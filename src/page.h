@@ -17,8 +17,11 @@ struct page_grid {
     const char *hash;             /* the hash ID in the URL */
     bool secret;
     const char *base_url;         /* "http://host" (no trailing slash) */
-    const char *grid_html;        /* grid_render_html output */
+    const char *grid_html;        /* grid_draw_html output */
     size_t grid_html_len;
+    bool grid_as_image;           /* too many blocks for a table: show /HASH.png */
+    unsigned grid_width;          /* blocks, for the image's description */
+    unsigned grid_height;
     const char *code_cells;       /* JSON text of the code cells, or NULL / "null" */
     const char *ipb_version;
     const char *python_version;   /* JSON text */

@@ -1,4 +1,4 @@
-/* test_grid.c -- the grid module against the shared vectors.
+/* test_grid.c -- the grid module against the test vectors (tests/vectors/).
  *
  * posts/: every valid_* must validate, every invalid_* and strict_* must be
  * refused with a one-line message that begins with a field path or "body";
@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "grid.h"
+#include "image.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -537,7 +538,14 @@ static void test_render_refuses(void **state)
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[]]}",
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3]]]}",
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, \"4\"]]]}",
-        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 2.5]]]}",
+        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, true]]]}",
+        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 1048577]]]}",
+        "{\"lines_on\": 2, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+        "{\"lines_on\": null, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+        "{\"lines_on\": 0.5, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+        "{\"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[null, 2, 3, 4]]]}",
+        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4], [1, 2, 3, 4]]]}",
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 1e400]]]}",
         "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[{}]]}",
         "{\"lines_on\": true, \"width\": 0, \"height\": 1, \"blocks\": [[]]}",
@@ -577,7 +585,8 @@ static void test_render_refuses(void **state)
         json_decref(doc);
         free(body);
     }
-    /* strict_06 (a long second row) and 07..12 (colours, sizes) draw. */
+    /* strict_06 (a long second row) and 07..11 (colours, sizes) draw;
+     * strict_12 (a block 2^63 pixels wide) is over GRID_MAX_BLOCK_SIZE. */
     for (int k = 6; k <= 12; k++) {
         char name[64];
         snprintf(name, sizeof name, "posts/strict_%02d.json", k);
@@ -589,8 +598,8 @@ static void test_render_refuses(void **state)
         assert_non_null(doc);
         char *gd = json_dumps(json_object_get(doc, "grid_data"), JSON_COMPACT);
         buf_reset(&out);
-        if (render_str(gd, strlen(gd), &out) != 0)
-            fail_msg("not drawn: grid_data of %s", name);
+        if (render_str(gd, strlen(gd), &out) != (k == 12 ? -1 : 0))
+            fail_msg("wrong verdict on the grid_data of %s", name);
         free(gd);
         json_decref(doc);
         free(body);
@@ -667,9 +676,13 @@ static void test_render_garbage(void **state)
     for (size_t i = 0; i < sizeof huge / sizeof *huge; i++)
         render_str(huge[i], strlen(huge[i]), &out);
     buf_reset(&out);
-    assert_int_equal(render_str(huge[3], strlen(huge[3]), &out), 0);
+    /* A size over GRID_MAX_BLOCK_SIZE is refused; the largest one is drawn. */
+    assert_int_equal(render_str(huge[3], strlen(huge[3]), &out), -1);
+    const char *largest = "{\"lines_on\": true, \"width\": 1, \"height\": 1, "
+        "\"blocks\": [[[-1e300, 1e300, 99999999999999999999999, 1048576]]]}";
+    assert_int_equal(render_str(largest, strlen(largest), &out), 0);
     assert_non_null(strstr(out.data, "(0, 255, 255)"));
-    assert_non_null(strstr(out.data, "width: 9223372036854775807px"));
+    assert_non_null(strstr(out.data, "width: 1048576px"));
 
     /* A long first row over many short rows: refused, and no giant
      * reservation has left the buffer marked out of memory. */
@@ -885,6 +898,188 @@ static void test_speed(void **state)
     free(body);
 }
 
+/* ---- the one reader of stored grids -------------------------------------- */
+
+/* grid_read's rules for stored rows (grid.c), one row each: drawn (with what
+ * the client would draw) or refused. */
+struct stored_case {
+    const char *json;
+    int drawn;
+    int lines;                   /* when drawn */
+    int rgb[3], size;            /* of block [0][0], when drawn */
+};
+
+#define G1(lines_on, block) \
+    "{\"lines_on\": " lines_on ", \"width\": 1, \"height\": 1, \"blocks\": [[" block "]]}"
+
+static const struct stored_case stored_cases[] = {
+    {G1("true", "[1, 2, 3, 4]"), 1, 1, {1, 2, 3}, 4},
+    /* lines_on as the client's setter takes it: equal to 0 or 1 */
+    {G1("1.0", "[1, 2, 3, 4]"), 1, 1, {1, 2, 3}, 4},
+    {G1("1", "[1, 2, 3, 4]"), 1, 1, {1, 2, 3}, 4},
+    {G1("0", "[1, 2, 3, 4]"), 1, 0, {1, 2, 3}, 4},
+    {G1("0.0", "[1, 2, 3, 4]"), 1, 0, {1, 2, 3}, 4},
+    {G1("false", "[1, 2, 3, 4]"), 1, 0, {1, 2, 3}, 4},
+    {G1("\"x\"", "[1, 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("null", "[1, 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("2", "[1, 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("-1", "[1, 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("[]", "[1, 2, 3, 4]"), 0, 0, {0}, 0},
+    /* colours: clamped, then rounded half to even (Python's round) */
+    {G1("true", "[300, -5, 1e300, 4]"), 1, 1, {255, 0, 255}, 4},
+    {G1("true", "[12.5, 13.5, 254.5, 4]"), 1, 1, {12, 14, 254}, 4},
+    {G1("true", "[0.4, 255.6, -0.6, 4]"), 1, 1, {0, 255, 0}, 4},
+    {G1("true", "[18446744073709551616, 2, 3, 4]"), 1, 1, {255, 2, 3}, 4},
+    {G1("true", "[\"1\", 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("true", "[null, 2, 3, 4]"), 0, 0, {0}, 0},
+    {G1("true", "[1, false, 3, 4]"), 0, 0, {0}, 0},
+    /* sizes: max(1, size), fractions rounded, at most GRID_MAX_BLOCK_SIZE */
+    {G1("true", "[1, 2, 3, 0]"), 1, 1, {1, 2, 3}, 1},
+    {G1("true", "[1, 2, 3, -7]"), 1, 1, {1, 2, 3}, 1},
+    {G1("true", "[1, 2, 3, -9223372036854775808]"), 1, 1, {1, 2, 3}, 1},
+    {G1("true", "[1, 2, 3, 2.5]"), 1, 1, {1, 2, 3}, 2},
+    {G1("true", "[1, 2, 3, 3.5]"), 1, 1, {1, 2, 3}, 4},
+    {G1("true", "[1, 2, 3, 0.2]"), 1, 1, {1, 2, 3}, 1},
+    {G1("true", "[1, 2, 3, 5000]"), 1, 1, {1, 2, 3}, 5000},
+    {G1("true", "[1, 2, 3, 1048576]"), 1, 1, {1, 2, 3}, 1048576},
+    {G1("true", "[1, 2, 3, 1048577]"), 0, 0, {0}, 0},
+    {G1("true", "[1, 2, 3, 1e300]"), 0, 0, {0}, 0},
+    {G1("true", "[1, 2, 3, \"20\"]"), 0, 0, {0}, 0},
+    {G1("true", "[1, 2, 3, null]"), 0, 0, {0}, 0},
+    /* blocks: at least 4 numbers, extras ignored */
+    {G1("true", "[1, 2, 3, 4, 5, \"x\"]"), 1, 1, {1, 2, 3}, 4},
+    {G1("true", "[1, 2, 3]"), 0, 0, {0}, 0},
+    {G1("true", "{}"), 0, 0, {0}, 0},
+    /* shapes */
+    {"{\"lines_on\": true, \"width\": 1.0, \"height\": 2.0, \"blocks\": "
+     "[[[9, 8, 7, 6]], [[1, 2, 3, 4]]]}", 1, 1, {9, 8, 7}, 6},
+    {"{\"lines_on\": true, \"width\": 1, \"height\": 2, \"blocks\": "
+     "[[[9, 8, 7, 6]], [[1, 2, 3, 4], [5, 5, 5, 5]]]}", 1, 1, {9, 8, 7}, 6},
+    {"{\"lines_on\": true, \"width\": 1, \"height\": 2, \"blocks\": "
+     "[[[9, 8, 7, 6], [5, 5, 5, 5]], [[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"width\": 2, \"height\": 2, \"blocks\": "
+     "[[[9, 8, 7, 6], [5, 5, 5, 5]], [[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"width\": 1, \"height\": 3, \"blocks\": "
+     "[[[9, 8, 7, 6]], [[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": "
+     "[[[9, 8, 7, 6]], [[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"width\": 1.5, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+     0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"width\": 16777217, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}",
+     0, 0, {0}, 0},
+    /* extra keys, in any place */
+    {"{\"title\": \"<b>\", \"blocks\": [[[1, 2, 3, 4]]], \"height\": 1, \"width\": 1, "
+     "\"lines_on\": false, \"zz\": {}}", 1, 0, {1, 2, 3}, 4},
+    /* missing keys, not objects, not JSON */
+    {"{\"lines_on\": true, \"width\": 1, \"height\": 1}", 0, 0, {0}, 0},
+    {"{\"width\": 1, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"{\"lines_on\": true, \"height\": 1, \"blocks\": [[[1, 2, 3, 4]]]}", 0, 0, {0}, 0},
+    {"[]", 0, 0, {0}, 0},
+    {"42", 0, 0, {0}, 0},
+    {"\"grid\"", 0, 0, {0}, 0},
+    {"null", 0, 0, {0}, 0},
+    {"", 0, 0, {0}, 0},
+    {"{not json", 0, 0, {0}, 0},
+    {G1("true", "[1, 2, 3, 4]") " trailing", 0, 0, {0}, 0},
+};
+
+static void test_read_stored_rules(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof stored_cases / sizeof *stored_cases; i++) {
+        const struct stored_case *c = &stored_cases[i];
+        struct grid g;
+        char err[256] = "untouched";
+        int rc = grid_read(c->json, strlen(c->json), &g, err, sizeof err);
+        if (rc != (c->drawn ? 0 : -1))
+            fail_msg("case %zu: grid_read gave %d for %s (%s)", i, rc, c->json, err);
+        char err2[256];
+        if (grid_read(c->json, strlen(c->json), NULL, err2, sizeof err2) != rc)
+            fail_msg("case %zu: checking alone disagrees for %s", i, c->json);
+        if (!c->drawn) {
+            assert_null(g.blocks);
+            assert_true(err[0] != '\0' && strcmp(err, "untouched") != 0);
+            assert_null(strchr(err, '\n'));
+            assert_string_equal(err, err2);
+            continue;
+        }
+        assert_int_equal(g.lines, c->lines);
+        for (int k = 0; k < 3; k++)
+            if (g.blocks[0].rgb[k] != c->rgb[k])
+                fail_msg("case %zu: colour %d is %d, expected %d (%s)", i, k,
+                         g.blocks[0].rgb[k], c->rgb[k], c->json);
+        assert_int_equal(g.blocks[0].size, c->size);
+        /* The HTML shows what was read. */
+        struct buf out = BUF_INIT;
+        assert_int_equal(grid_draw_html(&out, &g, "x", err, sizeof err), 0);
+        char want[160];
+        snprintf(want, sizeof want, "Color: (%d, %d, %d)\" style=\"width: %dpx; height: %dpx;",
+                 c->rgb[0], c->rgb[1], c->rgb[2], c->size, c->size);
+        if (!strstr(out.data, want))
+            fail_msg("case %zu: %s not in %s", i, want, out.data);
+        assert_non_null(strstr(out.data, c->lines ? "border: 1px" : "border: 0px"));
+        buf_free(&out);
+        grid_free(&g);
+        assert_null(g.blocks);
+    }
+    /* NULL text is refused, not a crash. */
+    char err[64];
+    struct grid g;
+    assert_int_equal(grid_read(NULL, 0, &g, err, sizeof err), -1);
+    assert_int_equal(grid_read(NULL, 0, NULL, NULL, 0), -1);
+    grid_free(&g);
+    grid_free(NULL);
+}
+
+/* The HTML and the PNG, and checking alone, reach the same verdict on every
+ * row: the fixed cases, the strict_* posts as they would be stored, and
+ * random mutations of a good grid. */
+static void test_read_html_png_agree(void **state)
+{
+    (void)state;
+    unsigned long long seed = 0x243f6a8885a308d3ULL;
+    const char *good = "{\"lines_on\": true, \"width\": 2, \"height\": 2, \"blocks\": "
+                       "[[[1, 2, 3, 4], [5, 6, 7, 8]], [[9, 10, 11, 12], [13, 14, 15, 16]]]}";
+    size_t glen = strlen(good);
+    static const char alphabet[] = "[]{}\",:0123456789-.eE truefalsnl\\";
+    char bytes[256];
+    size_t cases = sizeof stored_cases / sizeof *stored_cases;
+    int drawn = 0, refused = 0;
+    for (size_t i = 0; i < cases + 5000; i++) {
+        const char *json;
+        size_t len;
+        if (i < cases) {
+            json = stored_cases[i].json;
+            len = strlen(json);
+        } else {
+            memcpy(bytes, good, glen);
+            int edits = 1 + (int)(next_random(&seed) % 3);
+            for (int k = 0; k < edits; k++)
+                bytes[next_random(&seed) % glen] =
+                    alphabet[next_random(&seed) % (sizeof alphabet - 1)];
+            json = bytes;
+            len = glen;
+        }
+        char err[256];
+        struct buf html = BUF_INIT, png = BUF_INIT;
+        int a = grid_read(json, len, NULL, err, sizeof err);
+        int b = grid_render_html(&html, json, len, "x", err, sizeof err);
+        int c = image_render_png(&png, json, len, err, sizeof err);
+        unsigned w, h;
+        int d = image_size(json, len, &w, &h);
+        if (a != b || b != c || c != d)
+            fail_msg("disagree (check %d, html %d, png %d, size %d) on %.*s", a, b, c, d,
+                     (int)len, json);
+        if (a == 0)
+            drawn++;
+        else
+            refused++;
+        buf_free(&html);
+        buf_free(&png);
+    }
+    assert_true(drawn > 100 && refused > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +1096,8 @@ int main(void)
         cmocka_unit_test(test_render_clamps),
         cmocka_unit_test(test_render_refuses),
         cmocka_unit_test(test_render_garbage),
+        cmocka_unit_test(test_read_stored_rules),
+        cmocka_unit_test(test_read_html_png_agree),
         cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

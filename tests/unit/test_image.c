@@ -1,4 +1,4 @@
-/* test_image.c -- the PNG renderer against the shared render vectors.
+/* test_image.c -- the PNG renderer against the render vectors (tests/vectors/render/).
  *
  * Every PNG is decoded with libpng's simplified API and looked at pixel by
  * pixel. For every vectors/render/grid_*.json: the size follows the client's
@@ -543,7 +543,8 @@ static void test_refuses_wrong_shapes(void **state)
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": {}}");
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,\"3\",4]]]}");
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,null]]]}");
-    refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3.5,4]]]}");
+    refused("{\"lines_on\": 2, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,4]]]}");
+    refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,true,4]]]}");
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,4]]]} x");
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,4]]]");
 }
@@ -551,10 +552,18 @@ static void test_refuses_wrong_shapes(void **state)
 static void test_refuses_huge_and_negative(void **state)
 {
     (void)state;
-    /* negative sizes */
-    refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-1]]]}");
-    refused("{\"lines_on\": false, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-9223372036854775808]]]}");
-    refused("{\"lines_on\": false, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-1e300]]]}");
+    /* negative sizes are drawn as 1, as the client's max(1, size) does */
+    static const char *const negative[] = {
+        "{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-1]]]}",
+        "{\"lines_on\": false, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-9223372036854775808]]]}",
+        "{\"lines_on\": false, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,-1e300]]]}",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct pic n = render_ok(negative[i], strlen(negative[i]));
+        assert_int_equal(n.w, i == 0 ? 3 : 1);
+        assert_rgb(&n, i == 0 ? 1 : 0, i == 0 ? 1 : 0, 1, 2, 3, "a 1-pixel block");
+        pic_free(&n);
+    }
     /* huge sizes and dimensions */
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,1048577]]]}");
     refused("{\"lines_on\": true, \"width\": 1, \"height\": 1, \"blocks\": [[[1,2,3,9223372036854775807]]]}");
