@@ -108,6 +108,30 @@ def markup_is_escaped_everywhere(backend):
                "markup raw in the answer to %s: %r" % (p, d[:200]))
 
 
+# --- stored rows that are not grids ------------------------------------------------------
+
+@test(backends=None)
+def damaged_rows_quote_nothing():
+    # Rows written straight into the file (an old service, a hand edit, an
+    # attacker with the file): whatever they hold, the answers about them
+    # quote none of it and keep the security headers.
+    from test_service import PUBLIC, g1, stored_rows_db
+    rows = [MARKUP + " postgresql://ipb:hunter2@db/grids",
+            g1(json.dumps(MARKUP), "[1, 2, 3, 20]"),
+            g1("true", "[1, 2, 3, %s]" % json.dumps(MARKUP)),
+            json.dumps([MARKUP, "hunter2"])]
+    with Server(stored_rows_db(rows)) as s:
+        for i in range(len(rows)):
+            hid = PUBLIC[i + 1]
+            for p in ("/" + hid, "/" + hid + ".png", "/get/" + hid):
+                st, h, d = s.get(p)
+                eq(st, 500, "GET %s (row %d)" % (p, i + 1))
+                low = d.lower()
+                ok(b"<script" not in low and b"hunter2" not in low and b"<img src=x" not in low,
+                   "row %d quoted in the answer to %s: %r" % (i + 1, p, d[:200]))
+                assert_safe_headers(h, p)
+
+
 # --- SQL only through parameters ----------------------------------------------------------
 
 def table_counts(backend, db_url):

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -527,6 +528,140 @@ def sigterm_finishes_requests_in_flight():
     eq(s.stop(), 0)
     ok(results and results[0].startswith(b"HTTP/1.1 200"),
        "request in flight answered: %r" % (results[:1],))
+
+
+# --- stored rows: one reader for the page, the PNG and /get ------------------------------
+
+def g1(lines_on, block):
+    return ('{"lines_on": %s, "width": 1, "height": 1, "blocks": [[%s]]}' % (lines_on, block))
+
+
+def g2x2(rows):
+    return '{"lines_on": true, "width": 2, "height": 2, "blocks": %s}' % rows
+
+
+# Rows as stored, straight into the table (many of them posting refuses now):
+# (name, grid_data text or None for SQL NULL, drawn?). Drawn rows are drawn on
+# the page and as a PNG and served by /get; the others get the same 500 from
+# all three.
+STORED_ROWS = [
+    ("plain", g1("true", "[1, 2, 3, 20]"), True),
+    ("lines_on 1.0", g1("1.0", "[1, 2, 3, 20]"), True),
+    ("lines_on 0", g1("0", "[1, 2, 3, 20]"), True),
+    ("lines_on 1", g1("1", "[1, 2, 3, 20]"), True),
+    ("lines_on \"x\"", g1('"x"', "[1, 2, 3, 20]"), False),
+    ("lines_on null", g1("null", "[1, 2, 3, 20]"), False),
+    ("lines_on 2", g1("2", "[1, 2, 3, 20]"), False),
+    ("negative size", g1("true", "[1, 2, 3, -5]"), True),
+    ("zero size", g1("true", "[1, 2, 3, 0]"), True),
+    ("fractional size", g1("true", "[1, 2, 3, 2.5]"), True),
+    ("size 5000", g1("true", "[1, 2, 3, 5000]"), True),
+    ("size 2^63", g1("true", "[1, 2, 3, 9223372036854775808]"), False),
+    ("size 1e300", g1("true", "[1, 2, 3, 1e300]"), False),
+    ("size a string", g1("true", '[1, 2, 3, "20"]'), False),
+    ("colours out of range", g1("true", "[300, -7, 18446744073709551616, 20]"), True),
+    ("colours as floats", g1("true", "[12.5, 13.5, 0.4, 20]"), True),
+    ("colour null", g1("true", "[null, 2, 3, 20]"), False),
+    ("colour true", g1("true", "[true, 2, 3, 20]"), False),
+    ("block of 3", g1("true", "[1, 2, 3]"), False),
+    ("block of 6", g1("true", "[1, 2, 3, 20, 5, 6]"), True),
+    ("later row longer", g2x2("[[[1,2,3,4],[1,2,3,4]],[[1,2,3,4],[1,2,3,4],[9,9,9,9]]]"), True),
+    ("later row shorter", g2x2("[[[1,2,3,4],[1,2,3,4]],[[1,2,3,4]]]"), False),
+    ("first row longer", g2x2("[[[1,2,3,4],[1,2,3,4],[9,9,9,9]],[[1,2,3,4],[1,2,3,4]]]"), False),
+    ("more rows than height", g2x2("[[[1,2,3,4],[1,2,3,4]],[[1,2,3,4],[1,2,3,4]],[]]"), False),
+    ("fewer rows than height", g2x2("[[[1,2,3,4],[1,2,3,4]]]"), False),
+    ("width disagrees", '{"lines_on": true, "width": 3, "height": 1, "blocks": [[[1,2,3,4]]]}',
+     False),
+    ("width 1.0", '{"lines_on": true, "width": 1.0, "height": 1, "blocks": [[[1,2,3,4]]]}', True),
+    ("width 0", '{"lines_on": true, "width": 0, "height": 1, "blocks": [[]]}', False),
+    ("no blocks", '{"lines_on": true, "width": 1, "height": 1}', False),
+    ("no lines_on", '{"width": 1, "height": 1, "blocks": [[[1,2,3,4]]]}', False),
+    ("extra keys", '{"zz": [1], "blocks": [[[1,2,3,4]]], "height": 1, "width": 1, '
+     '"lines_on": true, "title": "<b>x</b>"}', True),
+    ("more blocks than --max-cells (60)",
+     json.dumps({"lines_on": True, "width": 10, "height": 7,
+                 "blocks": [[[r * 30, c * 20, 100, 10] for c in range(10)] for r in range(7)]}),
+     True),
+    ("an array", "[]", False),
+    ("a number", "42", False),
+    ("a string", '"grid"', False),
+    ("JSON null", "null", False),
+    ("SQL NULL", None, False),
+    ("empty text", "", False),
+    ("not JSON", "{lines_on: true, width: 1}", False),
+    ("truncated JSON", g1("true", "[1, 2, 3, 20]")[:-3], False),
+    ("NUL inside", g1("true", "[1, 2, 3, 20]")[:10] + "\x00" + g1("true", "[1, 2, 3, 20]"),
+     False),
+]
+
+
+def stored_rows_db(rows, secret_rows=()):
+    """A SQLite file in the old service's format holding rows (id 1, 2, ...)."""
+    d = os.path.join(TMP, "stored-%d-%f" % (os.getpid(), time.time()))
+    os.makedirs(d)
+    path = os.path.join(d, "stored.db")
+    con = sqlite3.connect(path)
+    for table in ("public_grids", "secret_grids"):
+        con.execute("CREATE TABLE %s(id INTEGER NOT NULL, ipb_version TEXT, python_version TEXT, "
+                    "grid_data TEXT, secret BOOLEAN, code_cells TEXT, ipb_class TEXT, "
+                    "PRIMARY KEY(id))" % table)
+    for table, secret, data in (("public_grids", 0, rows), ("secret_grids", 1, secret_rows)):
+        con.executemany("INSERT INTO %s VALUES (?, '1.9.0', '[3, 11, 7, \"final\", 0]', ?, ?, "
+                        "'[\"grid = BlockGrid(1, 1)\"]', 'BlockGrid')" % table,
+                        [(i + 1, gd, secret) for i, gd in enumerate(data)])
+    con.commit()
+    con.close()
+    return "sqlite:///" + path
+
+
+@test(backends=None)
+def stored_rows_page_png_and_get_agree():
+    url = stored_rows_db([r[1] for r in STORED_ROWS],
+                         secret_rows=[g1('"x"', "[1, 2, 3, 20]"), g1("1.0", "[1, 2, 3, 20]")])
+    with Server(url, args=["--max-cells", "60"]) as s:
+        checks = [(name, PUBLIC[i + 1], "", text, drawn)
+                  for i, (name, text, drawn) in enumerate(STORED_ROWS)]
+        checks += [("secret lines_on \"x\"", SECRET[1], "/secret", g1('"x"', "[1, 2, 3, 20]"),
+                    False),
+                   ("secret lines_on 1.0", SECRET[2], "/secret", g1("1.0", "[1, 2, 3, 20]"), True)]
+        for name, hid, pre, text, drawn in checks:
+            for attempt in range(2):   # the second answer may come from the cache
+                page = s.get(pre + "/" + hid)
+                png = s.get(pre + "/" + hid + ".png")
+                api = s.get("/get" + pre + "/" + hid)
+                got = (page[0], png[0], api[0])
+                if drawn:
+                    eq(got, (200, 200, 200), "%s: page, PNG, /get" % name)
+                    ok(png[2].startswith(b"\x89PNG\r\n\x1a\n"), name + ": a PNG")
+                    body = page[2].decode()
+                    if "max-cells" in name:
+                        ok("blockgrid" not in body, name + ": no table")
+                        ok('<img class="grid-image" src="/%s.png"' % hid in body,
+                           name + ": the PNG instead")
+                    else:
+                        g = json.loads(text)
+                        eq(body.count("<td "), int(g["width"] * g["height"]),
+                           name + ": one td per block")
+                    eq(json.loads(api[2]), json.loads(text), name + ": /get as stored")
+                else:
+                    eq(got, (500, 500, 500), "%s: page, PNG, /get" % name)
+                    ok(page[1]["content-type"].startswith("text/html"), name + ": a page")
+                    # (SQL NULL: the store itself reports it for /get and the PNG,
+                    # as an internal error: the same 500, other words.)
+                    ok("damaged" in page[2].decode(), name + ": says why")
+                    ok(png[1]["content-type"].startswith("text/html"), name + ": PNG: a page")
+                    ok(api[1]["content-type"].startswith("application/json"), name + ": JSON")
+                    ok(text is None or "damaged" in json.loads(api[2])["error"],
+                       name + ": /get says why")
+                    for r in (page, png, api):
+                        eq(r[1].get("cache-control"), "no-store", name + ": not kept")
+        # Every refusal is explained on stderr, naming the table and the field.
+        s.stop()
+        log = s.read_log()
+        ok(re.search(r"public_grids %s cannot be served: grid_data\.lines_on" % PUBLIC[5], log),
+           "reason on stderr")
+        ok(re.search(r"public_grids %s cannot be served: grid_data: not valid JSON" %
+                     PUBLIC[len(STORED_ROWS) - 2], log), "not JSON on stderr")
 
 
 # --- HTTP caching -----------------------------------------------------------------------
