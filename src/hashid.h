@@ -5,7 +5,7 @@
  * threads share it without locks. Ids are unsigned 64-bit numbers; arithmetic is
  * checked, so a hash that would decode to 2^64 or more is rejected, never
  * wrapped. The reference decoder is lenient (it accepts many aliases of one id,
- * see vectors/README.md); hashid_parse_id is the strict check the service uses:
+ * see tests/vectors/README.md); hashid_parse_id is the strict check the service uses:
  * a path segment names a grid only if it is the canonical encoding of one id. */
 #ifndef IPBORG_HASHID_H
 #define IPBORG_HASHID_H

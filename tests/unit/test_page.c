@@ -405,7 +405,7 @@ static char *render(void (*fn)(struct buf *))
 }
 
 /* The grid renderer's markup for a grid of one block size, written from the
- * format documented in vectors/render/README.md. */
+ * format documented in tests/vectors/README.md (render/). */
 static void renderer_markup(struct buf *out, const char *id, int lines, int size,
                             int rows, int cols, const int (*rgb)[3])
 {
@@ -542,11 +542,43 @@ static void test_appends(void **state)
     buf_free(&out);
 }
 
+/* A grid with more blocks than a table should hold is shown as its PNG: an
+ * <img> of this site's /HASH.png (or /secret/HASH.png) with its size, and no
+ * table even when markup was given. */
+static void test_grid_as_image(void **state)
+{
+    (void)state;
+    struct page_grid g = plain_grid();
+    g.grid_as_image = true;
+    g.grid_width = 600;
+    g.grid_height = 500;
+    g.image_width = 4096;
+    g.image_height = 3414;
+    char *html = render_grid(&g);
+    assert_non_null(strstr(html, "<img class=\"grid-image\" src=\"/bizkiL.png\" "
+                                 "width=\"4096\" height=\"3414\" "
+                                 "alt=\"The grid, 600 by 500 blocks, drawn as an image\">"));
+    assert_null(strstr(html, "blockgrid"));
+    assert_layout(html, BASE);
+    free(html);
+    g.secret = true;
+    html = render_grid(&g);
+    assert_non_null(strstr(html, "src=\"/secret/bizkiL.png\""));
+    free(html);
+    /* Without an image size there is nothing to show but the markup. */
+    g.image_width = 0;
+    html = render_grid(&g);
+    assert_non_null(strstr(html, "blockgrid"));
+    assert_null(strstr(html, "grid-image"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grid_page_layout),
         cmocka_unit_test(test_grid_html_inserted_as_is),
+        cmocka_unit_test(test_grid_as_image),
         cmocka_unit_test(test_grid_text_is_escaped),
         cmocka_unit_test(test_no_code_cells),
         cmocka_unit_test(test_secret_grid),
