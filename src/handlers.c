@@ -286,7 +286,8 @@ static void grid_page(struct app *a, const struct http_request *req, enum grid_t
     }
     unsigned iw, ih;
     image_grid_size(&g, &iw, &ih);
-    bool as_image = (unsigned long long)g.w * g.h > (unsigned long long)a->limits.max_cells;
+    long long cap = a->limits.max_cells > 0 ? a->limits.max_cells : GRID_DEFAULT_MAX_CELLS;
+    bool as_image = (unsigned long long)g.w * g.h > (unsigned long long)cap;
     struct buf grid = BUF_INIT;
     if (!as_image && grid_draw_html(&grid, &g, hash, rerr, sizeof rerr) != 0) {
         grid_free(&g);
