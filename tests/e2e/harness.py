@@ -89,7 +89,7 @@ def fresh_db(backend):
 class Server:
     """build/ipborg serve on 127.0.0.1, any free port."""
 
-    def __init__(self, db_url, args=(), env=None, salts=("public", "secret")):
+    def __init__(self, db_url, args=(), env=None, salts=("public", "secret"), cwd=None):
         e = dict(os.environ)
         for k in ("HASHIDS_PUBLIC_SALT", "HASHIDS_SECRET_SALT", "DATABASE_URL", "PORT",
                   "IPBORG_PUBLIC_URL", "IPBORG_HOST"):
@@ -102,8 +102,8 @@ class Server:
         self.log_path = os.path.join(TMP, "server-%d-%f.log" % (os.getpid(), time.time()))
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db-url", db_url] + list(args),
-                                     stdout=subprocess.PIPE, stderr=self.log, env=e)
-        line = self._read_line(20)
+                                     stdout=subprocess.PIPE, stderr=self.log, env=e, cwd=cwd)
+        line = self.startup_line = self._read_line(20)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if not m:
             self.proc.kill()
