@@ -86,14 +86,14 @@ static void describe_database(struct store *st, char *out, size_t n)
     for (const char *q = p; q < p + auth; q++)
         if (*q == '@')
             host = q + 1;                      /* user information dropped */
-    size_t hl = (size_t)(p + auth - host);
+    int hl = (int)(p + auth - host);
     const char *db = p[auth] == '/' ? p + auth + 1 : "";
-    size_t dl = strcspn(db, "?");
-    snprintf(out, n, "%s database %.*s%s%.*s", backend, (int)hl, hl ? host : "local socket",
-             dl ? "/" : "", (int)dl, db);
-    if (!hl)   /* "%.*s" with 0 printed nothing: name the socket */
-        snprintf(out, n, "%s database (local socket)%s%.*s", backend, dl ? "/" : "", (int)dl,
-                 db);
+    int dl = (int)strcspn(db, "?");
+    if (hl == 0) {                             /* libpq's default: the local socket */
+        host = "(local socket)";
+        hl = (int)strlen(host);
+    }
+    snprintf(out, n, "%s database %.*s%s%.*s", backend, hl, host, dl ? "/" : "", dl, db);
 }
 
 static void count_words(struct store *st, enum grid_table t, const char *kind, char *out,

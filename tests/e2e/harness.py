@@ -101,7 +101,9 @@ class Server:
         self.db_url = db_url
         self.log_path = os.path.join(TMP, "server-%d-%f.log" % (os.getpid(), time.time()))
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db-url", db_url] + list(args),
+        # Loopback only, whatever the default; a test about another address passes --host.
+        self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", "0",
+                                      "--db-url", db_url] + list(args),
                                      stdout=subprocess.PIPE, stderr=self.log, env=e, cwd=cwd)
         line = self.startup_line = self._read_line(20)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
