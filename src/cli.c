@@ -159,15 +159,38 @@ char *cli_scrub(const char *text, char *out, size_t n)
     return out;
 }
 
+/* Makes text one line of printable text in out (n bytes): line breaks and
+ * tabs become spaces (a backend's message may span lines), other control
+ * bytes \xHH, so that what a user typed cannot break the line or drive the
+ * terminal. */
+static void one_line(const char *text, char *out, size_t n)
+{
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && len + 5 < n; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            if (len && out[len - 1] != ' ')
+                out[len++] = ' ';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            len += (size_t)snprintf(out + len, n - len, "\\x%02x", *p);
+        } else {
+            out[len++] = (char)*p;
+        }
+    }
+    while (len && out[len - 1] == ' ')
+        len--;
+    out[len] = '\0';
+}
+
 void cli_fail(FILE *f, const char *cmd, const char *fmt, ...)
 {
-    char msg[CLI_ERRLEN * 2], clean[CLI_ERRLEN * 2];
+    char msg[CLI_ERRLEN * 2], clean[CLI_ERRLEN * 2], line[CLI_ERRLEN * 2];
     int k = snprintf(msg, sizeof msg, "ipborg%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
     va_end(ap);
-    fprintf(f, "%s\n", cli_scrub(msg, clean, sizeof clean));
+    one_line(cli_scrub(msg, clean, sizeof clean), line, sizeof line);
+    fprintf(f, "%s\n", line);
     fflush(f);
 }
 
@@ -242,13 +265,13 @@ static void errf(char *err, const struct cli_command *cmd, const char *fmt, ...)
 
 static void errf(char *err, const struct cli_command *cmd, const char *fmt, ...)
 {
-    char msg[CLI_ERRLEN];
+    char msg[CLI_ERRLEN], clean[CLI_ERRLEN];
     int k = snprintf(msg, sizeof msg, "ipborg %s: ", cmd->name);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg + k, sizeof msg - (size_t)k, fmt, ap);
     va_end(ap);
-    cli_scrub(msg, err, CLI_ERRLEN);
+    one_line(cli_scrub(msg, clean, sizeof clean), err, CLI_ERRLEN);
 }
 
 static int find_option(const struct cli_command *cmd, const char *name, size_t len)

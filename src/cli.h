@@ -125,7 +125,9 @@ char *cli_scrub(const char *text, char *out, size_t n);
  * open). NULL when out of memory. */
 FILE *cli_scrubbing_stream(FILE *dest);
 
-/* Prints one line "ipborg CMD: MESSAGE\n" on f through cli_scrub. */
+/* Prints one line "ipborg CMD: MESSAGE\n" on f through cli_scrub; line
+ * breaks in MESSAGE become spaces and other control bytes \xHH (so do those
+ * of cli_parse's error lines). */
 void cli_fail(FILE *f, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

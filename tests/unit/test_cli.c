@@ -189,6 +189,9 @@ static void test_usage_errors(void **state)
     USAGE_ERROR("--quiet takes no value", &serve_cmd, &v, err, "serve", "--quiet=yes");
     USAGE_ERROR("unexpected argument 'extra'", &serve_cmd, &v, err, "serve", "extra");
     USAGE_ERROR("ipborg tool: which thing?", &t_cmd, &v, err, "tool", "--yes");
+    /* What was typed cannot break the line or reach the terminal as control bytes. */
+    USAGE_ERROR("not '1 2'", &serve_cmd, &v, err, "serve", "--port", "1\n2");
+    USAGE_ERROR("unexpected argument 'a\\x1b[2Jb'", &serve_cmd, &v, err, "serve", "a\x1b[2Jb");
     USAGE_ERROR("unexpected argument 'c'", &t_cmd, &v, err, "tool", "a", "b", "c");
 }
 
@@ -372,9 +375,11 @@ static void test_fail_line(void **state)
     FILE *f = open_memstream(&text, &len);
     cli_fail(f, "delete", "cannot open '%s'", "postgresq://u:PW@h");
     cli_fail(f, NULL, "unknown command '%s'", "x");
+    cli_fail(f, "serve", "%s", "connection failed\n\tIs the server running?\n");
     fclose(f);
     assert_string_equal(text, "ipborg delete: cannot open 'postgresq://u:***@h'\n"
-                              "ipborg: unknown command 'x'\n");
+                              "ipborg: unknown command 'x'\n"
+                              "ipborg serve: connection failed Is the server running?\n");
     free(text);
 }
 
