@@ -1,7 +1,8 @@
 # ipborg -- build, run and test.
 #
 #   make          build build/ipborg
-#   make run      install missing packages, build, serve on sqlite:///var/ipborg.db :8000
+#   make run      install missing packages, build, serve (PORT=, DB= as for ipborg serve;
+#                 default 127.0.0.1:8000 and sqlite:///ipborg.db)
 #   make test     install missing packages, build, run every test (unit + end-to-end),
 #                 then again under ASan+UBSan+LSan (build-asan/), then each fuzz
 #                 target for FUZZ_BRIEF_SECONDS
@@ -56,11 +57,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# make run [PORT=N] [DB=URL-or-file]: `ipborg serve` with only what is given
+# added, so that it serves exactly what `ipborg serve` would: PORT and
+# DATABASE_URL from the environment, else port 8000 and sqlite:///ipborg.db.
+# DB= is a database URL, or a file path for SQLite. The server's own start-up
+# line says where it listens, which database it serves and how many grids
+# that holds. The recipe execs the server, so Ctrl-C (or a signal to make)
+# stops it.
+sq = '$(subst ','\'',$(1))'
+RUN_DB_URL = $(if $(findstring ://,$(DB)),$(DB),sqlite:///$(DB))
+
 run: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p var
-	@echo "ipborg: serving http://127.0.0.1:8000/ (database var/ipborg.db; Ctrl-C stops)"
-	exec $(BUILD)/ipborg serve --port 8000 --db-url sqlite:///var/ipborg.db
+	@if [ -z "$(DB)" ] && [ -z "$$DATABASE_URL" ] && [ -f var/ipborg.db ] && [ ! -f ipborg.db ]; then \
+		echo "make run: var/ipborg.db (where make run kept grids before) is not the default any more; DB=var/ipborg.db serves it"; fi
+	@exec $(BUILD)/ipborg serve $(if $(PORT),--port=$(call sq,$(PORT))) $(if $(DB),--db-url=$(call sq,$(RUN_DB_URL)))
 
 unit: $(UNIT_BINS)
 

@@ -1,11 +1,13 @@
 /* admin.c -- `ipborg delete`: removes one grid from a database (admin.h).
  *
- * The hash ID is resolved with the salts every subcommand uses (docs/protocol.md §2:
+ * The grid is named by its hash ID or by its whole URL (admin_parse_target);
+ * /secret/ in a URL chooses the secret table as --secret does. The hash ID
+ * is resolved with the salts every subcommand uses (docs/protocol.md §2:
  * store_resolve_salts with HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT when the
  * environment gives them), and only its canonical form names a grid, as in
  * URLs. Before anything is written the grid is shown and, unless --yes, the
- * user must answer y or yes on stdin; anything else, or end of input, leaves
- * the database as it was.
+ * user must answer y or yes; anything else, or end of input, leaves the
+ * database as it was.
  *
  * The delete itself is store_delete, which also appends to the store's
  * deletion log in the same transaction: every running server follows that
@@ -13,53 +15,129 @@
  * a second. The id is never handed out again (store.h).
  *
  * The database is first opened read-only, so that a mistyped SQLite path is
- * reported as missing instead of being created as a new empty file. */
+ * reported as missing instead of being created as a new empty file, and so
+ * that salts in the environment that differ from the stored ones are refused
+ * in delete's own words before anything could be written.
+ *
+ * Every message goes through cli_fail (cli.h): a URL or a backend's error
+ * text never shows a database password. */
 #include "admin.h"
 
 #include <ctype.h>
-#include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "config.h"
+#include "cli.h"
 #include "hashid.h"
-#include "store.h"
 
 #define HASHID_MIN_LENGTH 6   /* as the service: docs/protocol.md §3 */
 
-static void usage(FILE *f)
+/* --- the argument ------------------------------------------------------------------ */
+
+/* Splits path (len bytes, starting with '/', no query or fragment) into the
+ * grid it names. 0 or -1. */
+static int grid_path(const char *path, size_t len, int *secret, char *hash)
 {
-    fprintf(f,
-        "usage: ipborg delete [--secret] [--yes] [--db-url URL] HASHID\n"
-        "\n"
-        "Removes one grid, named by its hash ID (the last part of its URL), from the\n"
-        "public grids, or with --secret from the secret grids. Every server on the\n"
-        "database stops serving it within a second; its id is never used again.\n"
-        "\n"
-        "  --db-url URL   sqlite:///path.db, sqlite:////abs/path.db or postgresql://...\n"
-        "                 (DATABASE_URL; default %s)\n"
-        "  --secret       HASHID names a secret grid (a /secret/HASHID URL)\n"
-        "  --yes          do not ask for confirmation\n"
-        "\n"
-        "Without --yes, asks \"Delete ...? [y/N]\" and reads the answer from stdin;\n"
-        "only y or yes deletes. Exit status: 0 deleted, 1 not deleted, 2 usage error.\n",
-        CONFIG_DEFAULT_DB_URL);
+    while (len > 1 && path[len - 1] == '/')   /* trailing slashes */
+        len--;
+    const char *seg[4];
+    size_t seglen[4];
+    int n = 0;
+    for (size_t i = 0; i < len;) {
+        if (path[i] != '/' || n == 4)
+            return -1;
+        size_t j = i + 1;
+        while (j < len && path[j] != '/')
+            j++;
+        seg[n] = path + i + 1;
+        seglen[n++] = j - i - 1;
+        i = j;
+    }
+    int k = 0;
+    if (n > k + 1 && seglen[k] == 3 && !memcmp(seg[k], "get", 3))
+        k++;                                   /* /get/HASH, /get/secret/HASH */
+    *secret = 0;
+    if (n > k + 1 && seglen[k] == 6 && !memcmp(seg[k], "secret", 6)) {
+        *secret = 1;
+        k++;
+    }
+    if (n != k + 1)
+        return -1;
+    if (k == 0 && ((seglen[0] == 6 && !memcmp(seg[0], "secret", 6)) ||
+                   (seglen[0] == 3 && !memcmp(seg[0], "get", 3))))
+        return -1;                             /* "/secret/" alone names no grid */
+    size_t h = seglen[k];
+    if (k == 0 || (k == 1 && *secret))        /* not under /get/: HASH.png too */
+        if (h > 4 && !memcmp(seg[k] + h - 4, ".png", 4))
+            h -= 4;
+    if (h == 0 || h >= ADMIN_HASH_MAX)
+        return -1;
+    for (size_t i = 0; i < h; i++)
+        if (!isalnum((unsigned char)seg[k][i]))
+            return -1;
+    memcpy(hash, seg[k], h);
+    hash[h] = '\0';
+    return 0;
 }
 
-static const char *env(const char *name)
+int admin_parse_target(const char *arg, int secret, struct admin_target *t, char *err,
+                       size_t n)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    const char *path = NULL;
+    const char *sep = strstr(arg, "://");
+    if (sep) {
+        size_t scheme = (size_t)(sep - arg);
+        if (!((scheme == 4 && !strncasecmp(arg, "http", 4)) ||
+              (scheme == 5 && !strncasecmp(arg, "https", 5)))) {
+            snprintf(err, n, "'%s' is not a grid's URL (expected http(s)://HOST/HASHID or "
+                     "http(s)://HOST/secret/HASHID)", arg);
+            return -1;
+        }
+        const char *host = sep + 3;
+        size_t hl = strcspn(host, "/?#");
+        if (hl == 0 || host[hl] != '/') {
+            snprintf(err, n, "'%s' names no grid: expected http(s)://HOST/HASHID or "
+                     "http(s)://HOST/secret/HASHID", arg);
+            return -1;
+        }
+        path = host + hl;
+    } else if (arg[0] == '/') {
+        path = arg;
+    }
+    if (!path) {                                /* a bare hash ID */
+        if (strlen(arg) >= ADMIN_HASH_MAX) {
+            snprintf(err, n, "'%.*s...' is too long for a hash ID", 16, arg);
+            return -1;
+        }
+        strcpy(t->hash, arg);
+        t->table = secret ? GRID_SECRET : GRID_PUBLIC;
+        return 0;
+    }
+    int url_secret = 0;
+    if (grid_path(path, strcspn(path, "?#"), &url_secret, t->hash)) {
+        snprintf(err, n, "'%s' is not the address of a grid: its path must be /HASHID or "
+                 "/secret/HASHID", arg);
+        return -1;
+    }
+    if (secret && !url_secret) {
+        snprintf(err, n, "--secret was given, but '%s' is the address of a public grid "
+                 "(a secret grid's has /secret/)", arg);
+        return -1;
+    }
+    t->table = url_secret ? GRID_SECRET : GRID_PUBLIC;
+    return 0;
 }
 
-/* Reads one line from stdin: 1 if it says y or yes (any case, spaces
- * around), 0 otherwise (also at end of input). */
-static int confirmed(void)
+/* --- the delete ---------------------------------------------------------------------- */
+
+/* Reads one line from in: 1 if it says y or yes (any case, spaces around),
+ * 0 otherwise (also at end of input). */
+static int confirmed(FILE *in, FILE *msgs)
 {
     char line[64];
-    if (!fgets(line, sizeof line, stdin)) {
-        fputc('\n', stderr);   /* end the prompt's line */
+    if (!fgets(line, sizeof line, in)) {
+        fputc('\n', msgs);   /* end the prompt's line */
         return 0;
     }
     char *p = line, *end = line + strlen(line);
@@ -73,42 +151,65 @@ static int confirmed(void)
     return (n == 1 && p[0] == 'y') || (n == 3 && !memcmp(p, "yes", 3));
 }
 
-/* Resolves hash to the id of a grid of table t in st and describes it; 0 or
- * 1 after printing why not. */
-static int find_grid(struct store *st, enum grid_table t, const char *hash, int64_t *id,
-                     char **created_at)
+/* Salts in the environment that differ from the stored ones would make every
+ * hash ID mean another grid: refused, in delete's words (it has no
+ * --force-salts). Checked on the read-only store. 0 to go on, 1 refused. */
+static int salts_agree(struct store *ro, const struct admin_delete_opts *o, FILE *msgs)
+{
+    if (!o->env_public_salt || !o->env_secret_salt)
+        return 0;   /* none given (or one alone: store_resolve_salts says so) */
+    char err[STORE_ERRLEN] = "";
+    char *pub = NULL, *sec = NULL;
+    if (store_resolve_salts(ro, NULL, NULL, 0, &pub, &sec, err) != STORE_OK)
+        return 0;   /* none stored: the environment's are used */
+    int differ = strcmp(pub, o->env_public_salt) || strcmp(sec, o->env_secret_salt);
+    free(pub);
+    free(sec);
+    if (differ)
+        cli_fail(msgs, "delete", "HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT differ from the "
+                 "salts stored in the database, so hash IDs would name other grids; unset "
+                 "them to use the stored salts");
+    return differ;
+}
+
+/* Resolves the target's hash to the id of a grid in st; 0, or 1 after saying
+ * why not. *created_at: malloc'd or NULL. */
+static int find_grid(struct store *st, const struct admin_delete_opts *o,
+                     const struct admin_target *t, int64_t *id, char **created_at,
+                     FILE *msgs)
 {
     char err[STORE_ERRLEN] = "";
     char *pub = NULL, *sec = NULL;
-    if (store_resolve_salts(st, env("HASHIDS_PUBLIC_SALT"), env("HASHIDS_SECRET_SALT"), 0,
-                            &pub, &sec, err) != STORE_OK) {
-        fprintf(stderr, "ipborg delete: %s\n", err);
+    if (store_resolve_salts(st, o->env_public_salt, o->env_secret_salt, 0, &pub, &sec,
+                            err) != STORE_OK) {
+        cli_fail(msgs, "delete", "%s", err);
         return 1;
     }
-    struct hashid *h = hashid_new(t == GRID_SECRET ? sec : pub, HASHID_MIN_LENGTH);
+    struct hashid *h = hashid_new(t->table == GRID_SECRET ? sec : pub, HASHID_MIN_LENGTH);
     free(pub);
     free(sec);
     if (!h) {
-        fprintf(stderr, "ipborg delete: out of memory\n");
+        cli_fail(msgs, "delete", "out of memory");
         return 1;
     }
-    int ok = hashid_parse_id(h, hash, strlen(hash), id);
+    int ok = hashid_parse_id(h, t->hash, strlen(t->hash), id);
     hashid_free(h);
-    const char *kind = t == GRID_SECRET ? "secret" : "public";
+    const char *kind = t->table == GRID_SECRET ? "secret" : "public";
     if (!ok) {
-        fprintf(stderr, "ipborg delete: '%s' is not the hash ID of any %s grid%s\n", hash,
-                kind, t == GRID_SECRET ? "" : " (for a secret grid, add --secret)");
+        cli_fail(msgs, "delete", "'%s' is not the hash ID of any %s grid%s", t->hash, kind,
+                 t->table == GRID_SECRET ? "" : " (for a secret grid, add --secret or give "
+                 "its /secret/ URL)");
         return 1;
     }
     struct grid_record rec = {0};
-    int rc = store_get(st, t, *id, &rec, err);
+    int rc = store_get(st, t->table, *id, &rec, err);
     if (rc == STORE_NOT_FOUND) {
-        fprintf(stderr, "ipborg delete: there is no %s grid %s (id %lld) in the database\n",
-                kind, hash, (long long)*id);
+        cli_fail(msgs, "delete", "there is no %s grid %s (id %lld) in the database", kind,
+                 t->hash, (long long)*id);
         return 1;
     }
     if (rc != STORE_OK) {
-        fprintf(stderr, "ipborg delete: %s\n", err);
+        cli_fail(msgs, "delete", "%s", err);
         return 1;
     }
     *created_at = rec.created_at;
@@ -117,96 +218,57 @@ static int find_grid(struct store *st, enum grid_table t, const char *hash, int6
     return 0;
 }
 
-static int delete_grid(const char *url, enum grid_table t, const char *hash, int yes)
+int admin_delete(const struct admin_delete_opts *o, FILE *in, FILE *out, FILE *msgs)
 {
+    struct admin_target t;
     char err[STORE_ERRLEN] = "";
-    struct store *probe = store_open(url, STORE_READONLY, err);
+    if (admin_parse_target(o->target, o->secret, &t, err, sizeof err)) {
+        cli_fail(msgs, "delete", "%s", err);
+        return 2;
+    }
+    struct store *probe = store_open(o->db_url, STORE_READONLY, err);
     if (!probe) {
-        fprintf(stderr, "ipborg delete: %s\n", err);
+        cli_fail(msgs, "delete", "%s", err);
         return 1;
     }
+    int refused = salts_agree(probe, o, msgs);
     store_close(probe);
-    struct store *st = store_open(url, 0, err);
+    if (refused)
+        return 1;
+    struct store *st = store_open(o->db_url, 0, err);
     if (!st) {
-        fprintf(stderr, "ipborg delete: %s\n", err);
+        cli_fail(msgs, "delete", "%s", err);
         return 1;
     }
     int64_t id = 0;
     char *created_at = NULL;
-    if (find_grid(st, t, hash, &id, &created_at) != 0) {
+    if (find_grid(st, o, &t, &id, &created_at, msgs) != 0) {
         store_close(st);
         return 1;
     }
-    const char *kind = t == GRID_SECRET ? "secret" : "public";
-    if (!yes) {
-        fprintf(stderr, "Delete %s grid %s (id %lld, posted %s)? [y/N] ", kind, hash,
+    const char *kind = t.table == GRID_SECRET ? "secret" : "public";
+    if (!o->yes) {
+        fprintf(msgs, "Delete %s grid %s (id %lld, posted %s)? [y/N] ", kind, t.hash,
                 (long long)id, created_at ? created_at : "at an unknown time");
-        fflush(stderr);
-        if (!confirmed()) {
-            fprintf(stderr, "ipborg delete: not confirmed; %s grid %s is kept\n", kind, hash);
+        fflush(msgs);
+        if (!confirmed(in, msgs)) {
+            cli_fail(msgs, "delete", "not confirmed; %s grid %s is kept", kind, t.hash);
             free(created_at);
             store_close(st);
             return 1;
         }
     }
     free(created_at);
-    int rc = store_delete(st, t, id, err);
+    int rc = store_delete(st, t.table, id, err);
     store_close(st);
     if (rc == STORE_NOT_FOUND) {
-        fprintf(stderr, "ipborg delete: %s grid %s was deleted meanwhile\n", kind, hash);
+        cli_fail(msgs, "delete", "%s grid %s was deleted meanwhile", kind, t.hash);
         return 1;
     }
     if (rc != STORE_OK) {
-        fprintf(stderr, "ipborg delete: %s\n", err);
+        cli_fail(msgs, "delete", "%s", err);
         return 1;
     }
-    printf("deleted %s grid %s (id %lld)\n", kind, hash, (long long)id);
+    fprintf(out, "deleted %s grid %s (id %lld)\n", kind, t.hash, (long long)id);
     return 0;
-}
-
-int admin_delete_main(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"db-url", required_argument, 0, 'd'},
-        {"secret", no_argument, 0, 's'},
-        {"yes", no_argument, 0, 'y'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *db_url = NULL;
-    int secret = 0, yes = 0, o;
-    opterr = 0;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (o) {
-        case 'd': db_url = optarg; break;
-        case 's': secret = 1; break;
-        case 'y': yes = 1; break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "ipborg delete: option %s needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "ipborg delete: unknown option '%s' (see ipborg delete --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "ipborg delete: which grid? give its HASHID (see ipborg delete --help)\n");
-        return 2;
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "ipborg delete: unexpected argument '%s' (one HASHID at a time)\n",
-                argv[optind + 1]);
-        return 2;
-    }
-    if (db_url && !*db_url) {
-        fprintf(stderr, "ipborg delete: --db-url needs a URL\n");
-        return 2;
-    }
-    return delete_grid(config_db_url(db_url), secret ? GRID_SECRET : GRID_PUBLIC,
-                       argv[optind], yes);
 }

@@ -1,185 +1,77 @@
-/* config.c -- flags + environment -> struct config (config.h).
+/* config.c -- the options of `ipborg serve` -> struct config (config.h).
  *
- * Every number is parsed strictly (whole string, in range), so a typo such as
- * `--port 80OO` is a usage error with exit status 2, never a silent default. */
+ * The table below is the whole command-line and environment surface of the
+ * service; cli_parse checks every value against it (numbers whole and in
+ * range, so `--port 80OO` or `--max-body -1` is a usage error with exit
+ * status 2, never a silent default), and config_from_cli only copies. */
 #include "config.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "grid.h"
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-int config_parse_number(const char *s, long long min, long long max, long long *out)
+const struct cli_option config_serve_options[CFG_NOPTS] = {
+    [CFG_PORT] = {"port", CLI_NUMBER, "N", "PORT", "8000", 0, 65535,
+                  "port to listen on; 0: any free port"},
+    [CFG_HOST] = {"host", CLI_TEXT, "ADDR", "IPBORG_HOST", "127.0.0.1", 0, 0,
+                  "address to listen on"},
+    [CFG_DB_URL] = CONFIG_DB_URL_OPTION,
+    [CFG_PUBLIC_URL] = {"public-url", CLI_TEXT, "URL", "IPBORG_PUBLIC_URL", NULL, 0, 0,
+                        "base of the URLs handed out; without it, http:// + the "
+                        "request's Host header"},
+    [CFG_MAX_BODY] = {"max-body", CLI_NUMBER, "BYTES", NULL, "10485760", 1, 1LL << 40,
+                      "largest request body"},
+    [CFG_MAX_CELLS] = {"max-cells", CLI_NUMBER, "N", NULL, STR(GRID_DEFAULT_MAX_CELLS), 1,
+                       1LL << 40, "largest grid, width x height"},
+    [CFG_MAX_CONNECTIONS] = {"max-connections", CLI_NUMBER, "N", NULL, "1000", 1, 1000000,
+                             "connections in total"},
+    [CFG_MAX_PER_IP] = {"max-connections-per-ip", CLI_NUMBER, "N", NULL, "128", 0, 1000000,
+                        "connections per client address; 0: no cap"},
+    [CFG_CLIENT_TIMEOUT] = {"client-timeout", CLI_NUMBER, "SECONDS", NULL, "10", 1, 86400,
+                            "close a connection that has not sent a whole request by then"},
+    [CFG_MAX_HEADER_BYTES] = {"max-header-bytes", CLI_NUMBER, "BYTES", NULL, "32768", 8192,
+                              16 << 20, "memory per connection for the request line and "
+                              "headers; more gets 431"},
+    [CFG_THREADS] = {"threads", CLI_NUMBER, "N", NULL, NULL, 1, 1024,
+                     "worker threads (default: 4 per core, 16 to 64)"},
+    [CFG_CACHE_MB] = {"cache-mb", CLI_NUMBER, "N", NULL, "32", 0, 1 << 20,
+                      "memory for finished responses, MiB; 0: none"},
+    [CFG_FORCE_SALTS] = {"force-salts", CLI_FLAG, NULL, NULL, NULL, 0, 0,
+                         "use HASHIDS_*_SALT even if they differ from the stored salts"},
+    [CFG_QUIET] = {"quiet", CLI_FLAG, NULL, NULL, NULL, 0, 0, "no access log"},
+    [CFG_PUBLIC_SALT] = CONFIG_PUBLIC_SALT_OPTION,
+    [CFG_SECRET_SALT] = CONFIG_SECRET_SALT_OPTION,
+};
+
+void config_from_cli(struct config *c, const struct cli_values *v)
 {
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max || end == s || *s == ' ' || *s == '+')
-        return -1;
-    *out = v;
-    return 0;
+    memset(c, 0, sizeof *c);
+    c->port = (unsigned)cli_num(v, CFG_PORT);
+    c->host = cli_text(v, CFG_HOST);
+    c->db_url = cli_text(v, CFG_DB_URL);
+    c->public_url = cli_text(v, CFG_PUBLIC_URL);
+    c->env_public_salt = cli_text(v, CFG_PUBLIC_SALT);
+    c->env_secret_salt = cli_text(v, CFG_SECRET_SALT);
+    c->max_body = (size_t)cli_num(v, CFG_MAX_BODY);
+    c->max_cells = cli_num(v, CFG_MAX_CELLS);
+    c->max_connections = (unsigned)cli_num(v, CFG_MAX_CONNECTIONS);
+    c->max_per_ip = (unsigned)cli_num(v, CFG_MAX_PER_IP);
+    c->client_timeout = (unsigned)cli_num(v, CFG_CLIENT_TIMEOUT);
+    c->max_header_bytes = (size_t)cli_num(v, CFG_MAX_HEADER_BYTES);
+    c->threads = (unsigned)cli_num(v, CFG_THREADS);   /* 0 when not given: server.c's default */
+    c->cache_mb = (size_t)cli_num(v, CFG_CACHE_MB);
+    c->force_salts = cli_flag(v, CFG_FORCE_SALTS);
+    c->quiet = cli_flag(v, CFG_QUIET);
 }
 
 const char *config_db_url(const char *flag)
 {
     if (flag && *flag)
         return flag;
-    const char *e = env("DATABASE_URL");
-    return e ? e : CONFIG_DEFAULT_DB_URL;
-}
-
-void config_defaults(struct config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->port = 8000;
-    c->host = "127.0.0.1";
-    c->db_url = NULL;
-    c->public_url = env("IPBORG_PUBLIC_URL");
-    c->env_public_salt = env("HASHIDS_PUBLIC_SALT");
-    c->env_secret_salt = env("HASHIDS_SECRET_SALT");
-    c->max_body = 10u * 1024 * 1024;
-    c->max_cells = GRID_DEFAULT_MAX_CELLS;
-    c->max_connections = 1000;
-    c->max_per_ip = 128;
-    c->client_timeout = 10;
-    c->max_header_bytes = 32768;
-    c->threads = 0;
-    c->cache_mb = 32;
-    const char *h = env("IPBORG_HOST");
-    if (h)
-        c->host = h;
-}
-
-void config_usage_serve(FILE *f)
-{
-    fprintf(f,
-        "usage: ipborg serve [options]\n"
-        "\n"
-        "Serves ipythonblocks grids over HTTP.\n"
-        "\n"
-        "  --port N                    port to listen on (PORT; default 8000)\n"
-        "  --host ADDR                 address to listen on (IPBORG_HOST; default 127.0.0.1)\n"
-        "  --db-url URL                sqlite:///path.db, sqlite:////abs/path.db or\n"
-        "                              postgresql://... (DATABASE_URL; default %s)\n"
-        "  --public-url URL            base of the URLs handed out (IPBORG_PUBLIC_URL;\n"
-        "                              default http:// + the request's Host header)\n"
-        "  --max-body BYTES            largest request body (default 10485760)\n"
-        "  --max-cells N               largest grid, width x height (default 250000)\n"
-        "  --max-connections N         connections in total (default 1000)\n"
-        "  --max-connections-per-ip N  connections per client address; 0: no cap (default 128)\n"
-        "  --client-timeout SECONDS    close connections idle this long (default 10)\n"
-        "  --max-header-bytes BYTES    memory per connection for the request line and\n"
-        "                              headers; more gets 431 (default 32768)\n"
-        "  --threads N                 worker threads (default: 4 per core, 16 to 64)\n"
-        "  --cache-mb N                memory for finished responses, MiB; 0: none (default 32)\n"
-        "  --force-salts               use HASHIDS_*_SALT even if they differ from the stored salts\n"
-        "  --quiet                     no access log\n"
-        "  --help                      this text\n"
-        "\n"
-        "Salts: HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT, else those stored in the database,\n"
-        "else (empty database) new random ones, stored.\n",
-        CONFIG_DEFAULT_DB_URL);
-}
-
-enum {
-    OPT_PORT = 256, OPT_HOST, OPT_DB, OPT_PUBLIC, OPT_MAX_BODY, OPT_MAX_CELLS,
-    OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_TIMEOUT, OPT_THREADS, OPT_CACHE, OPT_FORCE, OPT_QUIET, OPT_HELP,
-    OPT_MAX_HEADER,
-};
-
-int config_parse_serve(struct config *c, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"port", required_argument, 0, OPT_PORT},
-        {"host", required_argument, 0, OPT_HOST},
-        {"db-url", required_argument, 0, OPT_DB},
-        {"public-url", required_argument, 0, OPT_PUBLIC},
-        {"max-body", required_argument, 0, OPT_MAX_BODY},
-        {"max-cells", required_argument, 0, OPT_MAX_CELLS},
-        {"max-connections", required_argument, 0, OPT_MAX_CONN},
-        {"max-connections-per-ip", required_argument, 0, OPT_MAX_PER_IP},
-        {"client-timeout", required_argument, 0, OPT_TIMEOUT},
-        {"max-header-bytes", required_argument, 0, OPT_MAX_HEADER},
-        {"threads", required_argument, 0, OPT_THREADS},
-        {"cache-mb", required_argument, 0, OPT_CACHE},
-        {"force-salts", no_argument, 0, OPT_FORCE},
-        {"quiet", no_argument, 0, OPT_QUIET},
-        {"help", no_argument, 0, OPT_HELP},
-        {0, 0, 0, 0},
-    };
-    const char *db_flag = NULL;
-    const char *port_env = env("PORT");
-    long long v;
-    if (port_env) {
-        if (config_parse_number(port_env, 0, 65535, &v)) {
-            fprintf(stderr, "ipborg serve: PORT=%s is not a port number (0-65535)\n", port_env);
-            return 2;
-        }
-        c->port = (unsigned)v;
-    }
-    opterr = 0;
-    optind = 1;
-    int o;
-    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        const char *name = NULL;
-        long long min = 0, max = 0;
-        switch (o) {
-        case OPT_HOST: c->host = optarg; continue;
-        case OPT_DB: db_flag = optarg; continue;
-        case OPT_PUBLIC: c->public_url = optarg; continue;
-        case OPT_FORCE: c->force_salts = 1; continue;
-        case OPT_QUIET: c->quiet = 1; continue;
-        case OPT_HELP: config_usage_serve(stdout); return 1;
-        case OPT_PORT: name = "--port"; min = 0; max = 65535; break;
-        case OPT_MAX_BODY: name = "--max-body"; min = 1; max = 1LL << 40; break;
-        case OPT_MAX_CELLS: name = "--max-cells"; min = 1; max = 1LL << 40; break;
-        case OPT_MAX_CONN: name = "--max-connections"; min = 1; max = 1000000; break;
-        case OPT_MAX_PER_IP: name = "--max-connections-per-ip"; min = 0; max = 1000000; break;
-        case OPT_TIMEOUT: name = "--client-timeout"; min = 1; max = 86400; break;
-        case OPT_MAX_HEADER: name = "--max-header-bytes"; min = 8192; max = 16 << 20; break;
-        case OPT_THREADS: name = "--threads"; min = 1; max = 1024; break;
-        case OPT_CACHE: name = "--cache-mb"; min = 0; max = 1 << 20; break;
-        case ':':
-            fprintf(stderr, "ipborg serve: option %s needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "ipborg serve: unknown option '%s' (see ipborg serve --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-        if (config_parse_number(optarg, min, max, &v)) {
-            fprintf(stderr, "ipborg serve: %s takes a whole number from %lld to %lld, not '%s'\n",
-                    name, min, max, optarg);
-            return 2;
-        }
-        switch (o) {
-        case OPT_PORT: c->port = (unsigned)v; break;
-        case OPT_MAX_BODY: c->max_body = (size_t)v; break;
-        case OPT_MAX_CELLS: c->max_cells = v; break;
-        case OPT_MAX_CONN: c->max_connections = (unsigned)v; break;
-        case OPT_MAX_PER_IP: c->max_per_ip = (unsigned)v; break;
-        case OPT_TIMEOUT: c->client_timeout = (unsigned)v; break;
-        case OPT_MAX_HEADER: c->max_header_bytes = (size_t)v; break;
-        case OPT_THREADS: c->threads = (unsigned)v; break;
-        case OPT_CACHE: c->cache_mb = (size_t)v; break;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "ipborg serve: unexpected argument '%s' (see ipborg serve --help)\n",
-                argv[optind]);
-        return 2;
-    }
-    c->db_url = config_db_url(db_flag);
-    return 0;
+    const char *e = getenv("DATABASE_URL");
+    return e && *e ? e : CONFIG_DEFAULT_DB_URL;
 }

@@ -1,14 +1,16 @@
-/* config.h -- the configuration of `ipborg serve`: flags and environment
- * folded into one struct that is filled once at start-up and read-only after.
+/* config.h -- the configuration of `ipborg serve`: its option table (read by
+ * the one parser, cli.h) folded into one struct that is filled once at
+ * start-up and read-only after.
  *
  * Precedence (docs/protocol.md §2): a flag wins over its environment variable, which wins
- * over the default. Strings point into argv, the environment or literals: the
- * struct owns nothing. */
+ * over the default; cli_parse applies it. Strings point into argv, the
+ * environment or literals: the struct owns nothing. */
 #ifndef IPBORG_CONFIG_H
 #define IPBORG_CONFIG_H
 
 #include <stddef.h>
-#include <stdio.h>
+
+#include "cli.h"
 
 struct config {
     unsigned port;                 /* --port / PORT, default 8000 */
@@ -29,23 +31,39 @@ struct config {
     int force_salts;               /* use the environment's salts despite a mismatch */
 };
 
+/* The default database of every command, `ipborg serve` and `make run` alike. */
 #define CONFIG_DEFAULT_DB_URL "sqlite:///ipborg.db"
 
-/* Fills c with the defaults and the environment. */
-void config_defaults(struct config *c);
+/* --db-url / DATABASE_URL, the same entry in every command that opens a
+ * database (a struct cli_option initialiser). */
+#define CONFIG_DB_URL_OPTION \
+    {"db-url", CLI_TEXT, "URL", "DATABASE_URL", CONFIG_DEFAULT_DB_URL, 0, 0, \
+     "sqlite:///path.db, sqlite:////abs/path.db or postgresql://..."}
 
-/* Parses `serve` options (argv[0] is "serve"). Returns 0 to go on, 1 when
- * --help was printed (exit 0), 2 on a usage error (one line already printed
- * on stderr; exit 2). */
-int config_parse_serve(struct config *c, int argc, char **argv);
+/* The salts, read from the environment only (docs/protocol.md §2). */
+#define CONFIG_PUBLIC_SALT_OPTION \
+    {NULL, CLI_TEXT, NULL, "HASHIDS_PUBLIC_SALT", NULL, 0, 0, \
+     "salt of public hash IDs; else the one stored in the database"}
+#define CONFIG_SECRET_SALT_OPTION \
+    {NULL, CLI_TEXT, NULL, "HASHIDS_SECRET_SALT", NULL, 0, 0, \
+     "salt of secret hash IDs; else the one stored in the database"}
 
-void config_usage_serve(FILE *f);
+/* The options of `ipborg serve`, in this order in config_serve_options. */
+enum config_serve_opt {
+    CFG_PORT, CFG_HOST, CFG_DB_URL, CFG_PUBLIC_URL, CFG_MAX_BODY, CFG_MAX_CELLS,
+    CFG_MAX_CONNECTIONS, CFG_MAX_PER_IP, CFG_CLIENT_TIMEOUT, CFG_MAX_HEADER_BYTES,
+    CFG_THREADS, CFG_CACHE_MB, CFG_FORCE_SALTS, CFG_QUIET, CFG_PUBLIC_SALT, CFG_SECRET_SALT,
+    CFG_NOPTS
+};
 
-/* Shared by every subcommand: parses a whole decimal number in [min, max].
- * 0 on success. */
-int config_parse_number(const char *s, long long min, long long max, long long *out);
+extern const struct cli_option config_serve_options[CFG_NOPTS];
 
-/* The database URL given by --db-url or else DATABASE_URL, else the default. */
+/* Fills c from what cli_parse found for config_serve_options. */
+void config_from_cli(struct config *c, const struct cli_values *v);
+
+/* The database URL given by a --db-url flag, else DATABASE_URL, else the
+ * default. Only for backup.c's own option parsing, which goes away when
+ * export, import and stats take their options from cli.h like the rest. */
 const char *config_db_url(const char *flag);
 
 #endif

@@ -4,8 +4,16 @@ SQLite and on the PostgreSQL server that scripts/run-tests.sh started
 (IPBORG_TEST_PG_URL), and a tiny test runner that ends with the line
 `N passed, N failed`.
 
+Process hygiene: every process a test starts, the test stops. The runner makes
+itself a child subreaper (Linux prctl), so whatever a test starts stays below
+it even when its parent exits first (a shell that started ipborg and was
+stopped, a PostgreSQL that pg_ctl left running); after each test it looks for
+living descendants, and a test that leaves one fails and the process is
+stopped. Servers bind 127.0.0.1.
+
 Only Python's standard library: the tests run on a fresh Debian with python3.
 """
+import ctypes
 import http.client
 import json
 import os
@@ -81,7 +89,7 @@ def fresh_db(backend):
 class Server:
     """build/ipborg serve on 127.0.0.1, any free port."""
 
-    def __init__(self, db_url, args=(), env=None, salts=("public", "secret")):
+    def __init__(self, db_url, args=(), env=None, salts=("public", "secret"), cwd=None):
         e = dict(os.environ)
         for k in ("HASHIDS_PUBLIC_SALT", "HASHIDS_SECRET_SALT", "DATABASE_URL", "PORT",
                   "IPBORG_PUBLIC_URL", "IPBORG_HOST"):
@@ -93,9 +101,11 @@ class Server:
         self.db_url = db_url
         self.log_path = os.path.join(TMP, "server-%d-%f.log" % (os.getpid(), time.time()))
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db-url", db_url] + list(args),
-                                     stdout=subprocess.PIPE, stderr=self.log, env=e)
-        line = self._read_line(20)
+        # Loopback only, whatever the default; a test about another address passes --host.
+        self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", "0",
+                                      "--db-url", db_url] + list(args),
+                                     stdout=subprocess.PIPE, stderr=self.log, env=e, cwd=cwd)
+        line = self.startup_line = self._read_line(20)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if not m:
             self.proc.kill()
@@ -187,6 +197,109 @@ def path_of(url):
     return urllib.parse.urlsplit(url).path
 
 
+# --- processes the tests leave behind -------------------------------------------
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper():
+    """Orphans of our descendants become our children instead of init's, so a
+    process a test started can never escape the check below."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+SUBREAPER = _become_subreaper()
+
+
+def _process_table():
+    """{pid: (ppid, pgid, state)} of every process, from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()   # after "pid (comm) "
+        table[int(entry)] = (int(fields[1]), int(fields[2]), fields[0])
+    return table
+
+
+def command_line(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return "?"
+
+
+def _reap(table):
+    """Collects our zombie children (orphans handed to us as subreaper)."""
+    for pid, (ppid, _, state) in table.items():
+        if ppid == os.getpid() and state == "Z":
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def leftover_processes():
+    """Living processes below this one: [(pid, command line)]."""
+    table = _process_table()
+    _reap(table)
+    children = {}
+    for pid, (ppid, _, state) in table.items():
+        children.setdefault(ppid, []).append((pid, state))
+    found, stack = [], [os.getpid()]
+    while stack:
+        for pid, state in children.get(stack.pop(), []):
+            stack.append(pid)
+            if state != "Z":
+                found.append((pid, command_line(pid)))
+    return found
+
+
+def group_members(pgid):
+    """Living processes of process group pgid."""
+    return [pid for pid, (_, g, state) in _process_table().items() if g == pgid and state != "Z"]
+
+
+def stop_processes(pids, grace=5.0):
+    """SIGTERM, then after grace seconds SIGKILL, for each pid still there."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + grace
+        while time.time() < deadline:
+            alive = {p for p, _ in leftover_processes()}
+            pids = [p for p in pids if p in alive]
+            if not pids:
+                return
+            time.sleep(0.05)
+
+
+def check_no_leftovers(wait=5.0):
+    """Fails (after stopping them) if processes started by a test still run.
+    A process already on its way out gets `wait` seconds to finish."""
+    deadline = time.time() + wait
+    left = leftover_processes()
+    while left and time.time() < deadline:
+        time.sleep(0.05)
+        left = leftover_processes()
+    if left:
+        stop_processes([pid for pid, _ in left])
+        raise AssertionError("left running: " + "; ".join("pid %d: %s" % p for p in left))
+
+
 # --- assertions -----------------------------------------------------------------
 
 def eq(a, b, what=""):
@@ -221,21 +334,38 @@ def test(fn=None, backends=("sqlite", "postgres"), measures_memory=False):
 
 
 def run_all(pattern=None):
+    """Runs the tests; after each one, a process it left running fails it
+    (check_no_leftovers), and the run ends with none left, even when stopped
+    by Ctrl-C."""
     passed = failed = 0
-    for name, fn in TESTS:
-        if pattern and not re.search(pattern, name):
-            continue
-        t0 = time.time()
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 -- every failure is reported, none stops the run
+    if not SUBREAPER:
+        print("harness: cannot become a child subreaper; processes orphaned by a test "
+              "may go unnoticed")
+    try:
+        for name, fn in TESTS:
+            if pattern and not re.search(pattern, name):
+                continue
+            t0 = time.time()
+            try:
+                try:
+                    fn()
+                finally:
+                    check_no_leftovers()
+            except Exception:  # noqa: BLE001 -- every failure is reported, none stops the run
+                failed += 1
+                print("FAIL %s (%.1fs)" % (name, time.time() - t0))
+                traceback.print_exc(file=sys.stdout)
+            else:
+                passed += 1
+                print("ok   %s (%.1fs)" % (name, time.time() - t0))
+            sys.stdout.flush()
+    finally:
+        left = leftover_processes()
+        if left:
+            stop_processes([pid for pid, _ in left])
             failed += 1
-            print("FAIL %s (%.1fs)" % (name, time.time() - t0))
-            traceback.print_exc(file=sys.stdout)
-        else:
-            passed += 1
-            print("ok   %s (%.1fs)" % (name, time.time() - t0))
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
+            print("FAIL the run left processes running: " +
+                  "; ".join("pid %d: %s" % p for p in left))
+        shutil.rmtree(TMP, ignore_errors=True)
     print("e2e: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -2,8 +2,9 @@
 server on the database (two processes on one SQLite file, or on one PostgreSQL
 database), with its response cache full of that grid's page, JSON and PNG,
 stops serving it within a second. Also: the confirmation on stdin, the errors
-and exit statuses, ids never reused, and a watcher that loses its PostgreSQL
-connection going on without missing a deletion."""
+and exit statuses, ids never reused, a watcher that loses its PostgreSQL
+connection going on without missing a deletion, and a grid named by its whole
+URL (any host, http or https, /secret/, trailing slash, query, fragment)."""
 import json
 import os
 import subprocess
@@ -256,3 +257,72 @@ def watcher_survives_lost_connection(backend):
     finally:
         a.stop()
         b.stop()
+
+
+@test
+def delete_by_url(backend):
+    db = fresh_db(backend)
+    a, b = two_servers(db)
+    try:
+        pages = [post(a, seed=i) for i in range(1, 5)]
+        secrets = [post(b, secret=True, seed=i) for i in range(5, 7)]
+        for p in pages + secrets:
+            warm([a, b], p)
+        # The URL the client was given, as it came back from /post.
+        rc, out, err = delete(db, "--yes", a.base + pages[0])
+        eq((rc, err), (0, ""), "delete of the posted URL")
+        ok("deleted public grid %s" % pages[0][1:] in out, out)
+        wait_gone([a, b], pages[0])
+        # Any host (the public one of the site), https, trailing slash, query, fragment.
+        for url, page in (("https://grids.example.org/%s/" % pages[1][1:], pages[1]),
+                          ("http://ipythonblocks.org%s?utm_source=x#grid" % pages[2], pages[2])):
+            rc, out, err = delete(db, "--yes", url)
+            eq((rc, err), (0, ""), "delete " + url)
+            wait_gone([a, b], page)
+        # /secret/ in the URL chooses the secret grids, with or without --secret.
+        rc, out, err = delete(db, "--yes", "https://h.example%s/" % secrets[0])
+        eq((rc, err), (0, ""), "delete of a secret URL")
+        ok("deleted secret grid" in out, out)
+        wait_gone([a, b], secrets[0])
+        rc, _, err = delete(db, "--yes", "--secret", "http://h" + secrets[1])
+        eq((rc, err), (0, ""), "a secret URL and --secret agree")
+        wait_gone([a, b], secrets[1])
+        # Confirmation works the same with a URL.
+        rc, out, err = delete(db, "http://h" + pages[3], stdin="n\n")
+        eq(rc, 1, "not confirmed")
+        ok(err.startswith("Delete public grid %s (id 4, posted " % pages[3][1:]), err)
+        # Addresses that name no grid: one line, exit status 2, nothing deleted.
+        for url in ("http://h/secret/", "http://h/", "http://h", "http://h/gallery/2",
+                    "ftp://h" + pages[3], "http://h/static" + pages[3], "http://h//" + pages[3][1:],
+                    "http://h%s/extra" % pages[3]):
+            rc, out, err = delete(db, "--yes", url)
+            eq(rc, 2, "exit status for %s: %r" % (url, err))
+            eq(out, "", url)
+            eq(len(err.splitlines()), 1, "one line for %s: %r" % (url, err))
+            ok(err.startswith("ipborg delete: "), err)
+        rc, _, err = delete(db, "--yes", "--secret", "http://h" + pages[3])
+        eq(rc, 2, "--secret beside a public grid's URL")
+        ok("--secret" in err, err)
+        # A path of one segment is a grid's if that is a hash ID (1 when not), and a
+        # public grid's hash under /secret/ is not a secret grid's.
+        for url in ("http://h/about", "http://h/secret" + pages[3]):
+            rc, _, err = delete(db, "--yes", url)
+            eq(rc, 1, url)
+            ok("is not the hash ID of any" in err, err)
+        ok(all(v == 200 for v in statuses([a, b], pages[3]).values()), "the grid is kept")
+    finally:
+        a.stop()
+        b.stop()
+
+
+@test(backends=None)
+def delete_salt_advice_names_only_its_options():
+    db = fresh_db("sqlite")
+    with Server(db) as s:
+        page = post(s)
+    rc, out, err = delete(db, "--yes", page[1:],
+                          env={"HASHIDS_PUBLIC_SALT": "x", "HASHIDS_SECRET_SALT": "y"})
+    eq(rc, 1, "other salts than the stored ones")
+    eq(len(err.splitlines()), 1, "one line: %r" % err)
+    ok("HASHIDS_PUBLIC_SALT" in err and "HASHIDS_SECRET_SALT" in err, err)
+    ok("--force-salts" not in err and "serve" not in err, "advice delete cannot follow: " + err)

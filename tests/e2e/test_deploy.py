@@ -12,6 +12,11 @@ answers /healthz and stops with status 0 on the unit's KillSignal.
 
 Only PORT (0: any free port) and DATABASE_URL (a fresh test database) are overridden,
 and /usr/local/bin/ipborg or build/ipborg is replaced by the binary under test.
+
+Both are stopped as the platform and systemd stop them (a signal to the process
+they started), and nothing they started may outlive that: the Procfile's shell
+must exec the server, or the platform stops the shell and the server keeps the
+port. And the harness itself notices processes a test leaves behind.
 """
 import json
 import os
@@ -50,6 +55,17 @@ class CommandServer(Server):
         self.port = int(m.group(2))
         self.base = "http://127.0.0.1:%d" % self.port
 
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Signals the process that was started (as a platform does), then checks
+        that nothing it started outlived it."""
+        rc = super().stop(sig, timeout)
+        left = harness.group_members(self.proc.pid)   # its own session: pgid = pid
+        if left:
+            names = "; ".join("pid %d: %s" % (p, harness.command_line(p)) for p in left)
+            harness.stop_processes(left)
+            raise AssertionError("still running after the started process stopped: " + names)
+        return rc
+
 
 def clean_env(**extra):
     e = dict(os.environ)
@@ -85,9 +101,10 @@ def procfile_web():
 @test
 def procfile_command_serves(backend):
     cmd = procfile_web()
-    ok(cmd.startswith("build/ipborg "), "the Procfile runs build/ipborg: %r" % cmd)
+    m = re.match(r"(exec )?build/ipborg ", cmd)
+    ok(m, "the Procfile runs build/ipborg: %r" % cmd)
     # The binary under test may be another build (IPBORG_BIN); the rest is verbatim.
-    cmd = shlex.quote(harness.BIN) + cmd[len("build/ipborg"):]
+    cmd = (m.group(1) or "") + shlex.quote(harness.BIN) + cmd[m.end() - 1:]
     url = fresh_db(backend)
     if backend == "sqlite":
         # A space in the path: the Procfile must hand DATABASE_URL over as one word.
@@ -96,8 +113,43 @@ def procfile_command_serves(backend):
         url = "sqlite:///" + os.path.join(d, "grids.db")
     env = clean_env(PORT="0", DATABASE_URL=url,
                     HASHIDS_PUBLIC_SALT="public", HASHIDS_SECRET_SALT="secret")
-    with CommandServer(["/bin/sh", "-c", cmd], env, "0.0.0.0", cwd=harness.ROOT) as s:
+    # The test is about the Procfile's 0.0.0.0; it listens only while the test runs.
+    s = CommandServer(["/bin/sh", "-c", cmd], env, "0.0.0.0", cwd=harness.ROOT)
+    try:
         check_serves(s)
+    finally:
+        rc = s.stop()   # SIGTERM to the shell the platform started: the server goes
+    eq(rc, 0, "exit status after SIGTERM")
+
+
+@test(backends=None)
+def procfile_execs_the_server():
+    # A shell that merely starts the server stays its parent, and a platform's
+    # SIGTERM stops the shell, not the server.
+    cmd = procfile_web()
+    ok(cmd.startswith("exec "), "the Procfile's command execs the server: %r" % cmd)
+
+
+@test(backends=None)
+def harness_finds_leftover_processes():
+    ok(harness.SUBREAPER, "the runner is a child subreaper")
+    # A shell that starts a process in the background and exits at once: the
+    # process is an orphan, handed to the runner.
+    out = subprocess.run(["/bin/sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"],
+                         capture_output=True, text=True, timeout=20).stdout
+    pid = int(out.strip())
+    try:
+        left = dict(harness.leftover_processes())
+        ok(pid in left, "the orphan is found: %r" % left)
+        ok("sleep 300" in left[pid], left[pid])
+        try:
+            harness.check_no_leftovers(wait=0)
+            raise AssertionError("check_no_leftovers passed with an orphan running")
+        except AssertionError as e:
+            ok("sleep 300" in str(e), "the failure names it: %s" % e)
+        ok(pid not in dict(harness.leftover_processes()), "and it was stopped")
+    finally:
+        harness.stop_processes([pid])
 
 
 # --- systemd unit ---------------------------------------------------------------
