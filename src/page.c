@@ -482,13 +482,15 @@ static void grid_share(struct buf *out, const struct page_grid *g)
     LIT(out, "</section>\n");
 }
 
-/* Percent-encodes s for a query value (all but A-Z a-z 0-9 - . _ ~). */
+/* Percent-encodes s for a query value: all but A-Z a-z 0-9 - . _ ~ and the
+ * ':' and '/' that a query may hold as they are (RFC 3986 3.4), so the URL
+ * stays readable. */
 static void put_query_value(struct buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+            (*p >= '0' && *p <= '9') || strchr("-._~:/", *p)) {
             buf_putc(out, (char)*p);
         } else {
             char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
@@ -764,7 +766,7 @@ void page_not_found(struct buf *out)
     page_open(out, &l);
     LIT(out,
         "<section class=\"problem\">\n"
-        "<p class=\"status\">404</p>\n");
+        "<p class=\"status drawn\">404</p>\n");
     blocks_404(out);
     LIT(out,
         "<h1>There is no page here</h1>\n"
