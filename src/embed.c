@@ -118,7 +118,8 @@ void embed_frame_size(unsigned img_w, unsigned img_h, unsigned maxwidth,
         gw = gw * box_h / gh;
         gh = box_h;
     }
-    *w = (unsigned)(gw ? gw : 1);
+    uint64_t min_w = box_w < EMBED_MIN_WIDTH ? box_w : EMBED_MIN_WIDTH;
+    *w = (unsigned)(gw > min_w ? gw : min_w);
     *h = (unsigned)(gh ? gh : 1) + EMBED_CAPTION;
 }
 

@@ -9,7 +9,9 @@
  * the frame, over a one-line caption EMBED_CAPTION pixels high that links to
  * the grid's page. Its natural size is the PNG's, at most EMBED_DEFAULT_MAX
  * pixels on a side; maxwidth / maxheight (oEmbed's) shrink it further,
- * keeping the grid's proportions, so the frame is never larger than asked. */
+ * keeping the grid's proportions, so the frame is never larger than asked.
+ * A frame is at least EMBED_MIN_WIDTH wide (when allowed), so that the
+ * caption fits beside a small grid, which is then centred. */
 #ifndef IPBORG_EMBED_H
 #define IPBORG_EMBED_H
 
@@ -21,6 +23,7 @@
 
 #define EMBED_CAPTION 32           /* px: the caption line under the grid */
 #define EMBED_DEFAULT_MAX 640      /* px: the grid's side when no max is asked */
+#define EMBED_MIN_WIDTH 200        /* px: room for the caption beside a small grid */
 #define EMBED_MIN_SIDE 64          /* smallest maxwidth / maxheight accepted */
 #define EMBED_MAX_SIDE 100000      /* largest accepted (anything larger is 400) */
 

@@ -384,7 +384,8 @@ def oembed_answers(backend):
             eq(st, 200, repr(args))
             ok((not mw or o2["width"] <= mw) and (not mh or o2["height"] <= mh),
                "%r gives %dx%d" % (args, o2["width"], o2["height"]))
-            ok(abs(o2["width"] / (o2["height"] - 32) - 221 / 111) < 0.1, "proportions kept")
+            if o2["width"] > 200:   # narrower grids sit centred in a 200 px frame
+                ok(abs(o2["width"] / (o2["height"] - 32) - 221 / 111) < 0.1, "proportions kept")
             ok('width="%d" height="%d"' % (o2["width"], o2["height"]) in o2["html"], "html agrees")
         eq(oembed(s, urllib.parse.urlencode({"url": s.base + page, "maxwidth": 100}))[1]["width"],
            100)

@@ -109,12 +109,15 @@ static void test_frame_size(void **state)
     assert_int_equal(w, 100);
     assert_int_equal(h, 50 + EMBED_CAPTION);
     embed_frame_size(400, 200, 0, 82, &w, &h);         /* maxheight: 50 for the grid */
-    assert_int_equal(w, 100);
+    assert_int_equal(w, EMBED_MIN_WIDTH);              /* 100 wide, room for the caption */
     assert_int_equal(h, 82);
+    embed_frame_size(150, 150, 0, 0, &w, &h);
+    assert_int_equal(w, EMBED_MIN_WIDTH);
+    assert_int_equal(h, 150 + EMBED_CAPTION);
     embed_frame_size(400, 200, 64, 64, &w, &h);
     assert_true(w <= 64 && h <= 64);
-    embed_frame_size(1, 4000, 64, 64, &w, &h);         /* a thin grid keeps a pixel */
-    assert_int_equal(w, 1);
+    embed_frame_size(1, 4000, 64, 64, &w, &h);         /* a thin grid */
+    assert_int_equal(w, 64);
     assert_int_equal(h, 64);
     embed_frame_size(0, 0, 0, 0, &w, &h);              /* not drawable */
     assert_true(w > 0 && h > EMBED_CAPTION);
@@ -223,6 +226,10 @@ static void test_grid_page_sharing(void **state)
                                  "aria-labelledby=\"url-label\">" BASE "/bizkiL</code>"));
     assert_non_null(strstr(html, "&lt;iframe src=&quot;" BASE "/embed/bizkiL&quot; "
                                  "width=&quot;211&quot; height=&quot;243&quot;"));
+    g.image_width = g.image_height = 156;
+    free(html);
+    html = render(&g);
+    assert_non_null(strstr(html, "width=&quot;200&quot; height=&quot;188&quot;"));
     assert_non_null(strstr(html, "<link rel=\"alternate\" type=\"application/json+oembed\" "
                                  "href=\"" BASE "/oembed?url=" BASE "/bizkiL\" "
                                  "title=\"Grid bizkiL\">"));
