@@ -229,7 +229,7 @@ static unsigned char *decode_png(const struct buf *png, unsigned *w, unsigned *h
         unsigned char f = raw[y * (stride + 1)];
         unsigned char *line = raw + y * (stride + 1) + 1, *out = px + y * stride;
         for (size_t i = 0; i < stride; i++) {
-            unsigned a = i >= 3 ? out[i - 3] : 0, b = y ? out[i - stride] : 0;
+            unsigned a = i >= 3 ? out[i - 3] : 0, b = y ? (out - stride)[i] : 0;
             assert_true(f <= 2);
             out[i] = (unsigned char)(line[i] + (f == 1 ? a : f == 2 ? b : 0));
         }
