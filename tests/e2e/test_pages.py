@@ -559,3 +559,53 @@ def not_found_page_in_blocks():
             ok('role="img" aria-label="404"' in html, "readable without the picture")
             ok("Random" in html and 'href="/gallery"' in html, "with the navigation")
             refuses_frames(h, "the 404 page")
+
+
+# --- without the database --------------------------------------------------------------
+
+@test(backends=None)
+def pages_while_postgres_is_down():
+    """PostgreSQL stops: the gallery is a 503 page and oEmbed a 503 JSON error, the
+    home page is still served (without its latest grids, and not to be kept), thumbnails
+    already made still come from the cache; once PostgreSQL is back they all serve
+    again without a restart."""
+    from test_faults import pg_script, timed_request
+    pgdir = tempfile.mkdtemp(prefix="ipborg-pages-outage-")
+    try:
+        url = pg_script("start", pgdir)
+        with Server(url, args=["--threads", "2", "--quiet"]) as s:
+            hid = post(s).strip("/")
+            other = post(s, seed=1).strip("/")
+            eq(s.get("/thumb/%s.png" % hid)[0], 200, "thumbnail made before the outage")
+            pg_script("stop-server", pgdir)
+            try:
+                st, h, body = timed_request(s, "GET", "/gallery")
+                eq(st, 503, "gallery without the database")
+                ok(h["content-type"].startswith("text/html") and b"</html>" in body, "a page")
+                eq(h.get("cache-control"), "no-store")
+                st, h, body = timed_request(s, "GET", "/")
+                eq(st, 200, "the home page without the database")
+                eq(h.get("cache-control"), "no-store", "not to be kept")
+                eq(gallery_links(body.decode()), [], "no latest grids to show")
+                st, h, body = timed_request(s, "GET", "/oembed?url=%s/%s" % (s.base, other))
+                eq(st, 503, "oEmbed without the database")
+                ok("error" in json.loads(body), "a JSON error")
+                eq(timed_request(s, "GET", "/thumb/%s.png" % hid)[0], 200, "cached thumbnail")
+                st = timed_request(s, "GET", "/thumb/%s.png" % other)[0]
+                eq(st, 503, "a thumbnail not yet made")
+            finally:
+                pg_script("start-server", pgdir)
+            deadline = time.time() + 30
+            while True:   # each worker thread reconnects on its next request
+                st, _, body = timed_request(s, "GET", "/gallery")
+                if st == 200 and gallery_links(body.decode()) == [other, hid]:
+                    break
+                ok(time.time() < deadline, "the gallery serves again (last %d)" % st)
+                time.sleep(0.1)
+            eq(gallery_links(timed_request(s, "GET", "/")[2].decode())[:2], [other, hid])
+    finally:
+        try:
+            pg_script("stop", pgdir)
+        finally:
+            import shutil
+            shutil.rmtree(pgdir, ignore_errors=True)
