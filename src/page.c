@@ -2,10 +2,12 @@
  *
  * Every page goes through one layout: page_open() writes the doctype, the
  * head (charset, viewport, title, stylesheet, favicon, optional robots and
- * canonical) and the site header with its navigation (Home, About, Random);
- * page_close() writes the footer. Between the two, each page appends its own
- * <main> content. Pages are built per request, so the static parts are string
- * literals appended with their known length (LIT), never formatted.
+ * canonical) and the site header with its navigation (Home, Gallery, About,
+ * Random); page_close() writes the footer. Between the two, each page appends
+ * its own <main> content. The one exception is the embed (page_embed): the
+ * grid alone, for a frame on another site. Pages are built per request, so
+ * the static parts are string literals appended with their known length
+ * (LIT), never formatted.
  *
  * Invariants:
  * - Every byte that did not come from a literal in this file goes through
@@ -13,7 +15,9 @@
  *   grid renderer's own markup and is inserted as it is.
  * - No page contains a script, an event handler or anything loaded from another
  *   host: the stylesheet and favicon are /static/ paths on this server, and the
- *   only absolute URL written is the canonical link built from base_url.
+ *   only absolute URLs written are built from base_url (the canonical and
+ *   oEmbed links, the address to copy, the embed snippet, the client's
+ *   settings), all of this server.
  * - Grid data is never trusted to be well-formed: code_cells and python_version
  *   are JSON text from the store (old rows included) and anything that does not
  *   parse as expected is shown as escaped text rather than rejected.
