@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "assets.h"
+#include "embed.h"
+#include "gallery.h"
 #include "image.h"
 #include "page.h"
 
@@ -412,11 +414,15 @@ static void fixed_page(struct http_reply *r, void (*page)(struct buf *))
     r->cache_control = "public, max-age=600";
 }
 
+/* The home page shows the latest public grids, so it is built per request
+ * (see "pages" below); without the database it is still served, without them. */
+static void home_with_latest(struct app *a, struct http_reply *r);
+
 static void handle_home(void *app, const struct http_request *req, struct http_reply *r,
                         const char *arg)
 {
-    (void)app, (void)req, (void)arg;
-    fixed_page(r, page_home);
+    (void)req, (void)arg;
+    home_with_latest(app, r);
 }
 
 static void handle_about(void *app, const struct http_request *req, struct http_reply *r,
@@ -500,6 +506,233 @@ static void handle_static(void *app, const struct http_request *req, struct http
     handle_not_found(app, req, r, NULL);
 }
 
+/* --- pages: gallery, thumbnails, embeds, oEmbed (issue 14) --------------------------- */
+
+/* The gallery and the home page change with every post and deletion, on any
+ * server sharing the database: they are never kept in the response cache,
+ * and browsers are asked to check again each time. Their cost per request is
+ * bounded (gallery.h), whatever the number of grids. */
+#define LISTING_CACHE_CONTROL "no-cache"
+
+/* Hash IDs of the public grids of a gallery slice: ptrs[i] -> text[i]. */
+static size_t slice_hashes(const struct app *a, const struct gallery_slice *sl,
+                           char (*text)[HASHID_MAX_LEN], const char **ptrs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sl->n; i++) {
+        if (hashid_encode(a->hashid[GRID_PUBLIC], (uint64_t)sl->ids[i], text[n],
+                          HASHID_MAX_LEN) < 0)
+            continue;   /* no URL names it */
+        ptrs[n] = text[n];
+        n++;
+    }
+    return n;
+}
+
+static void home_with_latest(struct app *a, struct http_reply *r)
+{
+    struct gallery_slice sl;
+    char err[STORE_ERRLEN] = "";
+    char text[GALLERY_MAX][HASHID_MAX_LEN];
+    const char *ptrs[GALLERY_MAX];
+    size_t n = 0;
+    int rc = gallery_collect(a->store, 0, GALLERY_HOME_SIZE, GALLERY_MAX_PROBES, &sl, err);
+    if (rc == STORE_OK)
+        n = slice_hashes(a, &sl, text, ptrs);
+    else
+        fprintf(stderr, "ipborg: home page without the latest grids: %s\n", err);
+    page_home_latest(&r->body, ptrs, n);
+    html_page_reply(r, 200);
+    r->cache_control = rc == STORE_OK ? LISTING_CACHE_CONTROL : "no-store";
+}
+
+static void handle_gallery(void *app, const struct http_request *req, struct http_reply *r,
+                           const char *arg)
+{
+    struct app *a = app;
+    (void)arg;
+    int64_t before;
+    if (gallery_parse_before(http_request_query(req, "before"), &before) != 0) {
+        buf_reset(&r->body);
+        page_error(&r->body, 400, "before= takes the number of a grid, as in the "
+                                  "gallery's own \"Older grids\" links.");
+        html_page_reply(r, 400);
+        r->cache_control = "no-store";
+        return;
+    }
+    struct gallery_slice sl;
+    char err[STORE_ERRLEN] = "";
+    int rc = gallery_collect(a->store, before, GALLERY_PAGE_SIZE, GALLERY_MAX_PROBES, &sl,
+                             err);
+    if (rc != STORE_OK) {
+        store_failure(r, rc, err, 0);
+        return;
+    }
+    char text[GALLERY_MAX][HASHID_MAX_LEN];
+    const char *ptrs[GALLERY_MAX];
+    struct page_gallery pg = {
+        .hashes = ptrs,
+        .n = slice_hashes(a, &sl, text, ptrs),
+        .before = before,
+        .older = sl.older,
+    };
+    page_gallery(&r->body, &pg);
+    html_page_reply(r, 200);
+    r->cache_control = LISTING_CACHE_CONTROL;
+}
+
+/* The grid as a thumbnail for the gallery, made once and then cached. */
+static void grid_thumb(struct app *a, const struct http_request *req, enum grid_table t,
+                       const char *hash, struct http_reply *r)
+{
+    char *json = NULL;
+    size_t len = 0;
+    if (load_grid_data(a, req, t, hash, 0, r, &json, &len) != STORE_OK)
+        return;
+    char ierr[256];
+    int rc = image_render_thumb_png(&r->body, json, len, IMAGE_THUMB_SIDE, ierr, sizeof ierr);
+    free(json);
+    if (rc != 0) {
+        fprintf(stderr, "ipborg: %s %s cannot be drawn: %s\n", store_table_name(t), hash,
+                ierr);
+        handle_not_found(a, req, r, NULL);
+        return;
+    }
+    r->status = 200;
+    r->content_type = "image/png";
+    r->cacheable = 1;
+    r->cache_control = grid_cache_control(t);
+}
+
+static void handle_thumb(void *app, const struct http_request *req, struct http_reply *r,
+                         const char *arg)
+{
+    grid_thumb(app, req, GRID_PUBLIC, arg, r);
+}
+
+static void handle_thumb_secret(void *app, const struct http_request *req,
+                                struct http_reply *r, const char *arg)
+{
+    grid_thumb(app, req, GRID_SECRET, arg, r);
+}
+
+/* The grid alone, for a frame on any site (the only framable answer). */
+static void grid_embed(struct app *a, const struct http_request *req, enum grid_table t,
+                       const char *hash, struct http_reply *r)
+{
+    char *json = NULL;
+    size_t len = 0;
+    if (load_grid_data(a, req, t, hash, 0, r, &json, &len) != STORE_OK)
+        return;
+    unsigned iw = 0, ih = 0;
+    if (image_size(json, len, &iw, &ih) != 0)
+        iw = ih = 0;
+    free(json);
+    struct page_embed pe = {.hash = hash, .secret = t == GRID_SECRET,
+                            .image_width = iw, .image_height = ih};
+    page_embed(&r->body, &pe);
+    html_page_reply(r, 200);
+    r->cacheable = 1;
+    r->framable = 1;
+    r->cache_control = grid_cache_control(t);
+}
+
+static void handle_embed(void *app, const struct http_request *req, struct http_reply *r,
+                         const char *arg)
+{
+    grid_embed(app, req, GRID_PUBLIC, arg, r);
+}
+
+static void handle_embed_secret(void *app, const struct http_request *req,
+                                struct http_reply *r, const char *arg)
+{
+    grid_embed(app, req, GRID_SECRET, arg, r);
+}
+
+/* GET /oembed?url=URL[&maxwidth=N][&maxheight=N][&format=json] (oembed.com):
+ * a rich answer whose html frames /embed/HASH. Errors are JSON: 400 for a
+ * missing url or a bad maximum, 404 for a URL that is not one of this site's
+ * grids, 501 for a format other than json. */
+static void handle_oembed(void *app, const struct http_request *req, struct http_reply *r,
+                          const char *arg)
+{
+    struct app *a = app;
+    (void)arg;
+    r->cache_control = "no-store";
+    const char *url = http_request_query(req, "url");
+    const char *format = http_request_query(req, "format");
+    unsigned maxw = 0, maxh = 0;
+    if (format && strcmp(format, "json") != 0) {
+        http_reply_json_error(r, 501, "format: only json is offered");
+        return;
+    }
+    if (!url || !*url) {
+        http_reply_json_error(r, 400, "url: the address of a grid of this site is required");
+        return;
+    }
+    if (embed_parse_side(http_request_query(req, "maxwidth"), &maxw) != 0 ||
+        embed_parse_side(http_request_query(req, "maxheight"), &maxh) != 0) {
+        http_reply_json_error(r, 400, "maxwidth and maxheight: a whole number of pixels "
+                                      "from 64 to 100000");
+        return;
+    }
+    struct buf base = BUF_INIT;
+    base_url(a, req, &base);
+    bool secret = false;
+    char hash[HASHID_MAX_LEN];
+    enum embed_match m = embed_match_url(base.data ? base.data : "", url, &secret, hash,
+                                         sizeof hash);
+    if (m != EMBED_URL_GRID) {
+        http_reply_json_error(r, 404, m == EMBED_URL_OTHER_SITE
+                                          ? "url: not an address of this site"
+                                          : "url: not the address of a grid");
+        buf_free(&base);
+        return;
+    }
+    enum grid_table t = secret ? GRID_SECRET : GRID_PUBLIC;
+    int64_t id;
+    if (!parse_hash(a, t, hash, &id)) {
+        http_reply_json_error(r, 404, "url: not the address of a grid");
+        buf_free(&base);
+        return;
+    }
+    char *json = NULL;
+    size_t len = 0;
+    if (load_grid_data(a, req, t, hash, 1, r, &json, &len) != STORE_OK) {
+        buf_free(&base);
+        return;
+    }
+    unsigned iw = 0, ih = 0;
+    if (image_size(json, len, &iw, &ih) != 0)
+        iw = ih = 0;
+    free(json);
+    struct embed_oembed e = {.base = base.data, .hash = hash, .secret = secret,
+                             .provider = "ipborg"};
+    embed_frame_size(iw, ih, maxw, maxh, &e.width, &e.height);
+    embed_thumb_size(iw, ih, IMAGE_THUMB_SIDE, &e.thumb_w, &e.thumb_h);
+    buf_reset(&r->body);
+    if (embed_oembed_json(&r->body, &e) != 0) {
+        http_reply_json_error(r, 500, "internal error");
+    } else {
+        r->status = 200;
+        r->content_type = JSON;
+        r->cache_control = grid_cache_control(t);
+    }
+    buf_free(&base);
+}
+
+/* The cacheable answers of the pages above about one grid: thumbnail, embed. */
+static void forget_deleted_pages(struct http_server *srv, enum grid_table t,
+                                 const char *hash)
+{
+    char path[HASHID_MAX_LEN + 32];
+    const char *kind = t == GRID_SECRET ? "secret/" : "";
+    snprintf(path, sizeof path, "/thumb/%s%s.png", kind, hash);
+    http_server_forget(srv, path);
+    snprintf(path, sizeof path, "/embed/%s%s", kind, hash);
+    http_server_forget(srv, path);
+}
+
 /* Every cacheable path that names a grid, as the routes below spell them. */
 void handlers_forget_deleted(void *app, const struct store_deletion *d)
 {
@@ -526,6 +759,7 @@ void handlers_forget_deleted(void *app, const struct store_deletion *d)
                  forms[d->table][i][1]);
         http_server_forget(srv, path);
     }
+    forget_deleted_pages(srv, d->table, hash);
 }
 
 const struct http_route handlers_routes[] = {
@@ -538,6 +772,12 @@ const struct http_route handlers_routes[] = {
     {"GET", "/random", handle_random},
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"GET", "/gallery", handle_gallery},
+    {"GET", "/oembed", handle_oembed},
+    {"GET", "/thumb/secret/*.png", handle_thumb_secret},
+    {"GET", "/thumb/*.png", handle_thumb},
+    {"GET", "/embed/secret/*", handle_embed_secret},
+    {"GET", "/embed/*", handle_embed},
     {"GET", "/about", handle_about},
     {"GET", "/", handle_home},
     {"GET", "/*.png", handle_png},

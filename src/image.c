@@ -240,11 +240,12 @@ static int encode(struct job *job)
     return 0;
 }
 
-/* Draws a grid that has been read; out is rolled back by the caller. */
-static int draw(const struct grid *g, struct buf *out, char *err, size_t errlen)
+/* Draws a grid that has been read, at the size of plan p; out is rolled back
+ * by the caller. */
+static int draw(const struct grid *g, const struct plan *pp, struct buf *out, char *err,
+                size_t errlen)
 {
-    struct plan p;
-    make_plan(g, &p);
+    struct plan p = *pp;
     struct job *job = calloc(1, sizeof *job);
     if (!job)
         return grid_errf(err, errlen, "grid_data: out of memory");
@@ -294,7 +295,9 @@ int image_draw_png(struct buf *out, const struct grid *g, char *err, size_t errl
     if (!g || !g->blocks)
         return grid_errf(err, errlen, "grid_data: not read");
     size_t start = out->len;
-    int rc = draw(g, out, err, errlen);
+    struct plan p;
+    make_plan(g, &p);
+    int rc = draw(g, &p, out, err, errlen);
     if (rc != 0 && !out->oom && out->data) {
         out->len = start;
         out->data[start] = '\0';
@@ -325,5 +328,48 @@ int image_render_png(struct buf *out, const char *grid_data, size_t len,
         return -1;
     int rc = image_draw_png(out, &g, err, errlen);
     grid_free(&g);
+    return rc;
+}
+
+/* ---- thumbnails (the gallery) -------------------------------------------- */
+
+/* The plan of a thumbnail: the canvas scaled, up or down, so that its longer
+ * side is exactly side pixels (the other at least 1). Scaling up uses the same
+ * lattice as scaling down (map_axis works for any length): lines stay 1 pixel
+ * wide and blocks grow, so small and large grids fill the same square. */
+static void make_plan_fit(const struct grid *g, uint32_t side, struct plan *p)
+{
+    uint64_t cw = canvas_len(g, g->w), ch = canvas_len(g, g->h);
+    uint64_t longest = cw > ch ? cw : ch;
+    cw = cw * side / longest;
+    ch = ch * side / longest;
+    p->out_w = cw ? (uint32_t)cw : 1;
+    p->out_h = ch ? (uint32_t)ch : 1;
+    p->lines = g->lines && p->out_w - 1 >= 2 * (uint64_t)g->w &&
+               p->out_h - 1 >= 2 * (uint64_t)g->h;
+}
+
+int image_render_thumb_png(struct buf *out, const char *grid_data, size_t len,
+                           unsigned side, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return grid_errf(err, errlen, "image: no output buffer");
+    if (side < 1 || side > IMAGE_MAX_SIDE)
+        return grid_errf(err, errlen, "image: thumbnail side %u is not 1..%u", side,
+                         IMAGE_MAX_SIDE);
+    struct grid g;
+    if (grid_read(grid_data, len, &g, err, errlen) != 0)
+        return -1;
+    size_t start = out->len;
+    struct plan p;
+    make_plan_fit(&g, side, &p);
+    int rc = draw(&g, &p, out, err, errlen);
+    grid_free(&g);
+    if (rc != 0 && !out->oom && out->data) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
     return rc;
 }

@@ -31,6 +31,17 @@ void image_grid_size(const struct grid *g, unsigned *width, unsigned *height);
  * Never crashes on any input. */
 int image_render_png(struct buf *out, const char *grid_data, size_t len,
                      char *err, size_t errlen);
+
+/* A thumbnail (GET /thumb/HASH.png): the same drawing, scaled up or down so
+ * that the longer side is exactly side pixels (1..IMAGE_MAX_SIDE); lines
+ * stay while every block keeps a pixel between two. Same contract as
+ * image_render_png otherwise. */
+#define IMAGE_THUMB_SIDE 160
+int image_render_thumb_png(struct buf *out, const char *grid_data, size_t len,
+                           unsigned side, char *err, size_t errlen);
+
+/* The size in pixels of the image image_render_png would draw. 0, or -1 if
+ * not drawable. */
 int image_size(const char *grid_data, size_t len, unsigned *width, unsigned *height);
 
 #endif

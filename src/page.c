@@ -2,10 +2,12 @@
  *
  * Every page goes through one layout: page_open() writes the doctype, the
  * head (charset, viewport, title, stylesheet, favicon, optional robots and
- * canonical) and the site header with its navigation (Home, About, Random);
- * page_close() writes the footer. Between the two, each page appends its own
- * <main> content. Pages are built per request, so the static parts are string
- * literals appended with their known length (LIT), never formatted.
+ * canonical) and the site header with its navigation (Home, Gallery, About,
+ * Random); page_close() writes the footer. Between the two, each page appends
+ * its own <main> content. The one exception is the embed (page_embed): the
+ * grid alone, for a frame on another site. Pages are built per request, so
+ * the static parts are string literals appended with their known length
+ * (LIT), never formatted.
  *
  * Invariants:
  * - Every byte that did not come from a literal in this file goes through
@@ -13,7 +15,9 @@
  *   grid renderer's own markup and is inserted as it is.
  * - No page contains a script, an event handler or anything loaded from another
  *   host: the stylesheet and favicon are /static/ paths on this server, and the
- *   only absolute URL written is the canonical link built from base_url.
+ *   only absolute URLs written are built from base_url (the canonical and
+ *   oEmbed links, the address to copy, the embed snippet, the client's
+ *   settings), all of this server.
  * - Grid data is never trusted to be well-formed: code_cells and python_version
  *   are JSON text from the store (old rows included) and anything that does not
  *   parse as expected is shown as escaped text rather than rejected.
@@ -23,6 +27,8 @@
  * except jansson's temporary trees, which are freed before returning. */
 #include "page.h"
 
+#include "embed.h"
+#include "grid.h"
 #include "highlight.h"
 
 #include <jansson.h>
@@ -34,7 +40,7 @@
 /* Appends a string literal without measuring it at run time. */
 #define LIT(out, s) buf_append((out), "" s, sizeof(s) - 1)
 
-enum nav_item { NAV_NONE, NAV_HOME, NAV_ABOUT };
+enum nav_item { NAV_NONE, NAV_HOME, NAV_ABOUT, NAV_GALLERY };
 
 struct layout {
     const char *title;          /* plain text; escaped on output */
@@ -48,7 +54,11 @@ struct layout {
     /* Link preview (Open Graph, Twitter card) of a grid page: the image is
      * canonical URL + ".png"; omitted when image_width is 0. */
     unsigned image_width, image_height;
+    /* Announce the oEmbed answer for the canonical URL (grid pages). */
+    bool oembed;
 };
+
+static void oembed_link(struct buf *out, const struct layout *l);
 
 static void put_escaped(struct buf *out, const char *s)
 {
@@ -117,6 +127,8 @@ static void page_open(struct buf *out, const struct layout *l)
             put_escaped(out, l->canonical_hash);
             LIT(out, ".png\">\n");
         }
+        if (l->oembed)
+            oembed_link(out, l);
     }
     LIT(out,
         "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
@@ -130,6 +142,7 @@ static void page_open(struct buf *out, const struct layout *l)
         "width=\"28\" height=\"28\"> " SITE_NAME "</a>\n"
         "<nav aria-label=\"Main\"><ul>");
     nav_link(out, "/", "Home", l->current == NAV_HOME);
+    nav_link(out, "/gallery", "Gallery", l->current == NAV_GALLERY);
     nav_link(out, "/about", "About", l->current == NAV_ABOUT);
     nav_link(out, "/random", "Random", false);
     LIT(out,
@@ -341,15 +354,25 @@ static void grid_metadata(struct buf *out, const struct page_grid *g)
     LIT(out, "</dl>\n</section>\n");
 }
 
-/* The two lines that load this grid back into a notebook. */
+static bool client_default_site(const char *base);
+static void client_settings(struct buf *out, const char *base);
+static void grid_share(struct buf *out, const struct page_grid *g);
+
+/* The lines that load this grid back into a notebook: from_web, preceded by
+ * the client's URL settings when this server is not the client's default
+ * site (client_settings). */
 static void grid_load_snippet(struct buf *out, const struct page_grid *g)
 {
     const char *cls = g->ipb_class && strcmp(g->ipb_class, "ImageGrid") == 0
                       ? "ImageGrid" : "BlockGrid";
+    bool settings = g->base_url && *g->base_url && !client_default_site(g->base_url);
     LIT(out,
         "<section class=\"load\" aria-labelledby=\"load-heading\">\n"
         "<h2 id=\"load-heading\">Load it in your notebook</h2>\n"
-        "<pre class=\"snippet\"><code>from ipythonblocks import ");
+        "<pre class=\"snippet\"><code>");
+    if (settings)
+        client_settings(out, g->base_url);
+    LIT(out, "from ipythonblocks import ");
     buf_puts(out, cls);
     LIT(out, "\ngrid = ");
     buf_puts(out, cls);
@@ -360,7 +383,12 @@ static void grid_load_snippet(struct buf *out, const struct page_grid *g)
     else
         LIT(out, "&#39;)\ngrid</code></pre>\n");
     LIT(out, "<p>You get your own copy to change; the grid here stays as it "
-             "was posted.</p>\n</section>\n");
+             "was posted.</p>\n");
+    if (settings)
+        LIT(out, "<p>The first lines point the ipythonblocks library at this "
+                 "server, not at its default site; they hold until the notebook's "
+                 "kernel restarts, for <code>post_to_web</code> too.</p>\n");
+    LIT(out, "</section>\n");
 }
 
 /* A grid with more blocks than a table should hold, as its PNG. */
@@ -392,6 +420,7 @@ void page_grid(struct buf *out, const struct page_grid *g)
         .canonical_hash = g->hash,
         .image_width = g->image_width,
         .image_height = g->image_height,
+        .oembed = true,
     };
     page_open(out, &l);
     buf_free(&title);
@@ -417,10 +446,161 @@ void page_grid(struct buf *out, const struct page_grid *g)
         put_escaped(out, g->hash);
         LIT(out, ".png\" download>Download PNG</a></p>\n");
     }
+    grid_share(out, g);
     grid_code_cells(out, g->code_cells);
     grid_metadata(out, g);
     grid_load_snippet(out, g);
     page_close(out);
+}
+
+/* ---- sharing: the address, the embed, the client's settings ----------- */
+
+/* Appends the grid's address, BASE/HASH or BASE/secret/HASH, escaped. */
+static void grid_url(struct buf *out, const char *base, bool secret, const char *hash)
+{
+    put_escaped(out, base);
+    if (secret)
+        LIT(out, "/secret/");
+    else
+        LIT(out, "/");
+    put_escaped(out, hash);
+}
+
+/* The address to copy and the HTML to put the grid into another page. Each
+ * is a <code class="copy"> that CSS marks user-select: all, so one click or
+ * tap selects all of it (pages run no script, so nothing can select it on
+ * focus or copy it for the user; a readonly <input> would select itself
+ * only when reached with Tab, and a click would only place a caret). */
+static void grid_share(struct buf *out, const struct page_grid *g)
+{
+    if (!g->base_url || !*g->base_url)
+        return;   /* no absolute address to give */
+    LIT(out,
+        "<section class=\"share\" aria-labelledby=\"share-heading\">\n"
+        "<h2 id=\"share-heading\">Share it</h2>\n"
+        "<p id=\"url-label\">Its address (a click selects it all, ready to "
+        "copy):</p>\n"
+        "<p><code class=\"copy url\" tabindex=\"0\" aria-labelledby=\"url-label\">");
+    grid_url(out, g->base_url, g->secret, g->hash);
+    LIT(out, "</code></p>\n");
+    unsigned w, h;
+    embed_frame_size(g->image_width, g->image_height, 0, 0, &w, &h);
+    struct buf frame = BUF_INIT;
+    embed_iframe_html(&frame, g->base_url, g->hash, g->secret, w, h);
+    if (buf_failed(&frame)) {
+        out->oom = 1;
+    } else {
+        LIT(out,
+            "<p id=\"embed-label\">To show it on another page (a course site, a "
+            "blog), paste this into the page&#39;s HTML:</p>\n"
+            "<p><code class=\"copy embed\" tabindex=\"0\" "
+            "aria-labelledby=\"embed-label\">");
+        buf_html_escape(out, frame.data, frame.len);
+        LIT(out, "</code></p>\n"
+                 "<p class=\"fine\">Sites that read oEmbed need only the "
+                 "address.</p>\n");
+    }
+    buf_free(&frame);
+    LIT(out, "</section>\n");
+}
+
+/* Percent-encodes s for a query value: all but A-Z a-z 0-9 - . _ ~ and the
+ * ':' and '/' that a query may hold as they are (RFC 3986 3.4), so the URL
+ * stays readable. */
+static void put_query_value(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~:/", *p)) {
+            buf_putc(out, (char)*p);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            buf_append(out, e, 3);
+        }
+    }
+}
+
+/* <link rel="alternate" type="application/json+oembed"> for the canonical
+ * URL: BASE/oembed?url=<the canonical URL, percent-encoded>. */
+static void oembed_link(struct buf *out, const struct layout *l)
+{
+    struct buf url = BUF_INIT;
+    buf_puts(&url, l->canonical_base);
+    buf_puts(&url, l->canonical_path);
+    buf_puts(&url, l->canonical_hash);
+    if (buf_failed(&url)) {
+        out->oom = 1;
+        return;
+    }
+    struct buf href = BUF_INIT;
+    buf_puts(&href, l->canonical_base);
+    buf_puts(&href, "/oembed?url=");
+    put_query_value(&href, url.data);
+    LIT(out, "<link rel=\"alternate\" type=\"application/json+oembed\" href=\"");
+    if (buf_failed(&href))
+        out->oom = 1;
+    else
+        buf_html_escape(out, href.data, href.len);
+    LIT(out, "\" title=\"");
+    put_escaped(out, l->title);
+    LIT(out, "\">\n");
+    buf_free(&href);
+    buf_free(&url);
+}
+
+/* The site the client talks to unless told otherwise: the module-level
+ * _POST_URL, _GET_URL_PUBLIC and _GET_URL_SECRET of ipythonblocks.ipythonblocks
+ * name http://ipythonblocks.org (www. in some releases). A fact about the
+ * client, not a setting of this server. */
+static bool client_default_site(const char *base)
+{
+    const char *host = NULL;
+    if (!strncmp(base, "http://", 7))
+        host = base + 7;
+    else if (!strncmp(base, "https://", 8))
+        host = base + 8;
+    if (!host)
+        return false;
+    if (!strncmp(host, "www.", 4))
+        host += 4;
+    return strcmp(host, "ipythonblocks.org") == 0;
+}
+
+/* Appends a Python string literal ('...') of a + b, HTML-escaped. */
+static void put_python_string(struct buf *out, const char *a, const char *b)
+{
+    struct buf lit = BUF_INIT;
+    buf_putc(&lit, '\'');
+    for (int part = 0; part < 2; part++) {
+        for (const unsigned char *p = (const unsigned char *)(part ? b : a); *p; p++) {
+            if (*p == '\\' || *p == '\'')
+                buf_putc(&lit, '\\');
+            if (*p < 0x20 || *p == 0x7f)
+                buf_printf(&lit, "\\x%02x", *p);
+            else
+                buf_putc(&lit, (char)*p);
+        }
+    }
+    buf_putc(&lit, '\'');
+    if (buf_failed(&lit))
+        out->oom = 1;
+    else
+        buf_html_escape(out, lit.data, lit.len);
+    buf_free(&lit);
+}
+
+/* The client's three URL settings, pointed at base. */
+static void client_settings(struct buf *out, const char *base)
+{
+    LIT(out, "import ipythonblocks\n"
+             "ipythonblocks.ipythonblocks._POST_URL = ");
+    put_python_string(out, base, "/post");
+    LIT(out, "\nipythonblocks.ipythonblocks._GET_URL_PUBLIC = ");
+    put_python_string(out, base, "/get/{0}");
+    LIT(out, "\nipythonblocks.ipythonblocks._GET_URL_SECRET = ");
+    put_python_string(out, base, "/get/secret/{0}");
+    LIT(out, "\n");
 }
 
 /* ---- home, about, errors ---------------------------------------------- */
@@ -466,7 +646,14 @@ static const char example_grid[] =
     "</tr>"
     "</tbody></table>";
 
+static void home_latest(struct buf *out, const char *const *hashes, size_t n);
+
 void page_home(struct buf *out)
+{
+    page_home_latest(out, NULL, 0);
+}
+
+void page_home_latest(struct buf *out, const char *const *latest, size_t n)
 {
     static const struct layout l = {.title = "Share your ipythonblocks grids",
                                     .current = NAV_HOME};
@@ -479,7 +666,9 @@ void page_home(struct buf *out)
         "with loops, indexes and slices, and the notebook shows the result at "
         "once. This site keeps a copy of any grid you send it, together with the "
         "code that made it, and gives you a short link to share.</p>\n"
-        "</section>\n"
+        "</section>\n");
+    home_latest(out, latest, n);
+    LIT(out,
         "<section class=\"example\" aria-labelledby=\"example-heading\">\n"
         "<h2 id=\"example-heading\">An example</h2>\n"
         "<div class=\"side-by-side\">\n"
@@ -591,13 +780,17 @@ void page_about(struct buf *out)
     page_close(out);
 }
 
+static void blocks_404(struct buf *out);
+
 void page_not_found(struct buf *out)
 {
     static const struct layout l = {.title = "Not found", .noindex = true};
     page_open(out, &l);
     LIT(out,
         "<section class=\"problem\">\n"
-        "<p class=\"status\">404</p>\n"
+        "<p class=\"status drawn\">404</p>\n");
+    blocks_404(out);
+    LIT(out,
         "<h1>There is no page here</h1>\n"
         "<p>The address may be mistyped, or the grid it pointed to is no longer "
         "here. Grid addresses are case-sensitive, and secret grids live under "
@@ -652,4 +845,165 @@ void page_error(struct buf *out, int status, const char *message)
         "</ul>\n"
         "</section>\n");
     page_close(out);
+}
+
+/* ---- thumbnails: the gallery and the home page's latest grids ---------- */
+
+/* One link per grid, its thumbnail (/thumb/HASH.png, IMAGE_THUMB_SIDE px on
+ * its longer side) inside, labelled with the hash. Public grids only: the
+ * links never say /secret/. */
+static void thumb_list(struct buf *out, const char *cls, const char *const *hashes,
+                       size_t n)
+{
+    LIT(out, "<ul class=\"thumbs ");
+    buf_puts(out, cls);
+    LIT(out, "\">\n");
+    for (size_t i = 0; i < n; i++) {
+        LIT(out, "<li><a href=\"/");
+        put_escaped(out, hashes[i]);
+        LIT(out, "\"><img src=\"/thumb/");
+        put_escaped(out, hashes[i]);
+        LIT(out, ".png\" alt=\"Grid ");
+        put_escaped(out, hashes[i]);
+        LIT(out, "\" width=\"160\" height=\"160\" loading=\"lazy\"><span>");
+        put_escaped(out, hashes[i]);
+        LIT(out, "</span></a></li>\n");
+    }
+    LIT(out, "</ul>\n");
+}
+
+static void home_latest(struct buf *out, const char *const *hashes, size_t n)
+{
+    if (!n)
+        return;
+    LIT(out,
+        "<section class=\"latest\" aria-labelledby=\"latest-heading\">\n"
+        "<h2 id=\"latest-heading\">Just posted</h2>\n");
+    thumb_list(out, "small", hashes, n);
+    LIT(out, "<p><a href=\"/gallery\">See more grids in the gallery</a></p>\n"
+             "</section>\n");
+}
+
+void page_gallery(struct buf *out, const struct page_gallery *g)
+{
+    const struct layout l = {.title = "Gallery", .current = NAV_GALLERY,
+                             .noindex = g->before != 0};
+    page_open(out, &l);
+    LIT(out, "<h1>Gallery</h1>\n"
+             "<p class=\"lead\">The grids people posted, newest first. Secret "
+             "grids are never shown here.</p>\n");
+    if (g->n)
+        thumb_list(out, "", g->hashes, g->n);
+    else if (g->before)
+        LIT(out, "<p class=\"empty\">No older grids here.</p>\n");
+    else
+        LIT(out, "<p class=\"empty\">No grids yet: post one from your notebook "
+                 "with <code>grid.post_to_web()</code>.</p>\n");
+    if (g->older || g->before) {
+        LIT(out, "<nav class=\"pager\" aria-label=\"More grids\"><ul>\n");
+        if (g->before)
+            LIT(out, "<li><a href=\"/gallery\">Newest grids</a></li>\n");
+        if (g->older)
+            buf_printf(out, "<li><a href=\"/gallery?before=%lld\" rel=\"next\">"
+                            "Older grids</a></li>\n", (long long)g->older);
+        LIT(out, "</ul></nav>\n");
+    }
+    page_close(out);
+}
+
+/* ---- the embed: the grid alone, for a frame on another site ------------ */
+
+void page_embed(struct buf *out, const struct page_embed *e)
+{
+    /* Not the site's layout: no header, navigation or footer, only the grid
+     * and one line that links to its page (in a new tab, so the page that
+     * frames it stays). Links are relative: they resolve against this
+     * server, the frame's own origin. */
+    const char *kind = e->secret ? "/secret/" : "/";
+    LIT(out,
+        "<!doctype html>\n"
+        "<html lang=\"en\">\n"
+        "<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"robots\" content=\"noindex\">\n"
+        "<title>Grid ");
+    put_escaped(out, e->hash);
+    LIT(out, " \xC2\xB7 " SITE_NAME "</title>\n"
+             "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
+             "</head>\n"
+             "<body class=\"embed\">\n");
+    if (e->image_width) {
+        LIT(out, "<a class=\"embed-grid\" href=\"");
+        buf_puts(out, kind);
+        put_escaped(out, e->hash);
+        LIT(out, "\" target=\"_blank\" rel=\"noopener\"><img src=\"");
+        buf_puts(out, kind);
+        put_escaped(out, e->hash);
+        LIT(out, ".png\" alt=\"Grid ");
+        put_escaped(out, e->hash);
+        buf_printf(out, "\" width=\"%u\" height=\"%u\"></a>\n", e->image_width,
+                   e->image_height);
+    } else {
+        LIT(out, "<p class=\"embed-grid grid-error\">This grid&#39;s stored data "
+                 "cannot be drawn.</p>\n");
+    }
+    LIT(out, "<p class=\"embed-caption\"><a href=\"");
+    buf_puts(out, kind);
+    put_escaped(out, e->hash);
+    LIT(out, "\" target=\"_blank\" rel=\"noopener\">Grid ");
+    put_escaped(out, e->hash);
+    LIT(out, "</a> on " SITE_NAME "</p>\n"
+             "</body>\n"
+             "</html>\n");
+}
+
+/* ---- the 404 page's "404", drawn in blocks ----------------------------- */
+
+/* 3 x 5 digits, one bit per block, top row first (bit 2 = left column). */
+static const unsigned char digit_4[5] = {5, 5, 7, 1, 1};
+static const unsigned char digit_0[5] = {7, 5, 5, 5, 7};
+
+/* "404" as a grid (a margin of one block, one block between digits) drawn by
+ * the grid renderer itself, in the colours of the home page's example:
+ * palette[(row + col) % 6] on the digits, a pale grey around them. */
+static void blocks_404(struct buf *out)
+{
+    static const int palette[6][3] = {
+        {230, 57, 70}, {244, 162, 97}, {233, 196, 106},
+        {42, 157, 143}, {69, 123, 157}, {131, 56, 236},
+    };
+    const unsigned char *digits[3] = {digit_4, digit_0, digit_4};
+    enum { W = 13, H = 7, SIZE = 20 };
+    struct buf json = BUF_INIT;
+    buf_printf(&json, "{\"lines_on\": true, \"width\": %d, \"height\": %d, \"blocks\": [",
+               W, H);
+    for (int r = 0; r < H; r++) {
+        buf_puts(&json, r ? ", [" : "[");
+        for (int c = 0; c < W; c++) {
+            int on = 0;
+            int d = (c - 1) / 4, dc = (c - 1) % 4;
+            if (r >= 1 && r <= 5 && c >= 1 && c <= 11 && dc < 3)
+                on = digits[d][r - 1] >> (2 - dc) & 1;
+            const int *rgb = palette[(r + c) % 6];
+            if (on)
+                buf_printf(&json, "%s[%d, %d, %d, %d]", c ? ", " : "", rgb[0], rgb[1],
+                           rgb[2], SIZE);
+            else
+                buf_printf(&json, "%s[228, 231, 237, %d]", c ? ", " : "", SIZE);
+        }
+        buf_puts(&json, "]");
+    }
+    buf_puts(&json, "]}");
+    struct buf grid = BUF_INIT;
+    char err[128];
+    if (!buf_failed(&json) &&
+        grid_render_html(&grid, json.data, json.len, "-404", err, sizeof err) == 0 &&
+        !buf_failed(&grid)) {
+        LIT(out, "<div class=\"blocks-404\" role=\"img\" aria-label=\"404\">\n");
+        buf_append(out, grid.data, grid.len);
+        LIT(out, "\n</div>\n");
+    }
+    buf_free(&grid);
+    buf_free(&json);
 }

@@ -33,6 +33,29 @@ struct page_grid {
 
 void page_grid(struct buf *out, const struct page_grid *g);
 void page_home(struct buf *out);
+/* The home page with the latest public grids (hashes, newest first; n may be
+ * 0) as thumbnails linking to their pages and a link to the gallery. */
+void page_home_latest(struct buf *out, const char *const *latest, size_t n);
+
+/* A page of the gallery: thumbnails of public grids, newest first. */
+struct page_gallery {
+    const char *const *hashes;    /* n public hash IDs, newest first */
+    size_t n;
+    long long before;             /* this page's before= (0: the first page) */
+    long long older;              /* before= of the next page; 0: none */
+};
+void page_gallery(struct buf *out, const struct page_gallery *g);
+
+/* The embed of a grid (GET /embed/HASH): a page of its own without the
+ * site's layout, the grid's PNG scaled to the frame and a caption linking to
+ * the grid's page. */
+struct page_embed {
+    const char *hash;
+    bool secret;
+    unsigned image_width, image_height;   /* of /HASH.png; 0: not drawable */
+};
+void page_embed(struct buf *out, const struct page_embed *e);
+
 void page_about(struct buf *out);
 void page_not_found(struct buf *out);
 /* A page for 5xx answers, e.g. status 503 "The database is not reachable...". */

@@ -17,10 +17,13 @@
 
 #include "hash.h"
 
-static const char CSP[] =
-    "default-src 'self'; script-src 'none'; object-src 'none'; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'";
+#define CSP_COMMON                                                                 \
+    "default-src 'self'; script-src 'none'; object-src 'none'; "                   \
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "    \
+    "form-action 'self'; "
+static const char CSP[] = CSP_COMMON "frame-ancestors 'none'";
+/* Embeds (http_reply.framable): any site may frame them. */
+static const char CSP_FRAMABLE[] = CSP_COMMON "frame-ancestors *";
 
 void response_add_headers(struct MHD_Response *resp, const struct http_reply *r)
 {
@@ -31,7 +34,10 @@ void response_add_headers(struct MHD_Response *resp, const struct http_reply *r)
     if (r->cache_control)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            r->framable ? CSP_FRAMABLE : CSP);
+    if (!r->framable)
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
 }
 

@@ -10,7 +10,8 @@
 #include "server.h"
 
 /* Content type, Location, Cache-Control of r, and the security headers
- * (nosniff, a Content-Security-Policy that forbids scripts, referrer policy). */
+ * (nosniff, a Content-Security-Policy that forbids scripts, referrer policy,
+ * and the frame policy: X-Frame-Options DENY unless r->framable). */
 void response_add_headers(struct MHD_Response *resp, const struct http_reply *r);
 
 /* A finished answer: the plain and (if worth it) gzip responses, and the 304

@@ -215,6 +215,13 @@ void http_reply_json_error(struct http_reply *r, int status, const char *message
     buf_puts(&r->body, "}");
 }
 
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    if (!req || !req->conn || !name)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 /* --- access log ---------------------------------------------------------------- */
 
 /* One line per request, written with a single write(2) so that lines from
@@ -577,6 +584,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .if_none_match = inm,
         .body = ex->body.data,
         .body_len = ex->body.len,
+        .conn = c,
     };
     struct http_reply reply = {.status = 200};
     uint_fast64_t forgets = atomic_load(&s->forgets);

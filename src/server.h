@@ -23,7 +23,8 @@
  * it, the gzip form compressed once when the entry was made.
  *
  * Every response carries the security headers (nosniff, a Content-Security-
- * Policy that forbids scripts, a referrer policy). */
+ * Policy that forbids scripts, a referrer policy) and refuses to be framed
+ * unless the handler marked it framable. */
 #ifndef IPBORG_SERVER_H
 #define IPBORG_SERVER_H
 
@@ -38,7 +39,14 @@ struct http_request {
     const char *if_none_match;    /* or NULL */
     const char *body;             /* POST body (not NUL-terminated), or NULL */
     size_t body_len;
+    void *conn;                   /* the connection, for http_request_query; opaque */
 };
+
+/* The value of query parameter name ("?name=value", percent-decoded), or
+ * NULL when the request has none (also for "?name" without '='). Valid
+ * during the request. Answers that depend on the query must not be marked
+ * cacheable: the response cache keys on the path alone. */
+const char *http_request_query(const struct http_request *req, const char *name);
 
 /* What a handler answers. Exactly one of body / static_data is used: a
  * handler either appends to body (owned by the reply, freed by the server) or
@@ -56,6 +64,10 @@ struct http_reply {
      * keeps the finished response (and its gzip form) and answers later
      * requests for the path from memory, with a strong ETag. */
     int cacheable;
+    /* Set by a handler whose answer any site may show in a frame (embeds):
+     * Content-Security-Policy frame-ancestors * and no X-Frame-Options.
+     * Every other answer refuses frames (frame-ancestors 'none', DENY). */
+    int framable;
 };
 
 /* A handler. arg is the segment matched by '*' in the route (NUL-terminated,

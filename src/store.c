@@ -286,6 +286,11 @@ int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
     WITH_CONN(st, err, st->ops->del(conn, t, id, err));
 }
 
+int store_exists(struct store *st, enum grid_table t, int64_t id, char *err)
+{
+    WITH_CONN(st, err, st->ops->exists(conn, t, id, err));
+}
+
 int store_watch_open(struct store *st, void **watch, char *err)
 {
     *watch = NULL;

@@ -216,6 +216,9 @@ int store_max_id(struct store *st, enum grid_table t, int64_t *max_id, char *err
  * Costs O(1) queries on average however many rows there are. */
 int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err);
 int store_delete(struct store *st, enum grid_table t, int64_t id, char *err);
+/* STORE_OK if row id of table t exists, else STORE_NOT_FOUND (or an error):
+ * one indexed look-up that reads no grid data (the gallery's probe). */
+int store_exists(struct store *st, enum grid_table t, int64_t id, char *err);
 int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err);
 
 /* The deletion log (ops watch_*), on a connection owned by the caller's

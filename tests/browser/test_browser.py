@@ -11,14 +11,23 @@ a secret grid, the about page and a 404, in a desktop window (1280 px) and a pho
 - the stylesheet and the favicon loaded and no script is on the page;
 - the page never scrolls sideways (a wide grid scrolls inside its frame);
 - every grid cell's computed background colour is the posted colour, and the pixels of
-  a full-page screenshot at cell centres are those colours too (sRGB forced).
+  a full-page screenshot at cell centres are those colours too (sRGB forced);
+- the gallery and the home page: every thumbnail loaded, linked to its grid, no secret
+  grid among them;
+- an embed framed by a page of another origin (a second loopback port) shows its grid,
+  while a grid page framed next to it is refused (X-Frame-Options / CSP);
+- one click on a grid page's address field selects the whole address;
+- the 404 page draws "404" in blocks of the right colours.
 
 Screenshots go to build/browser/NAME-WIDTH.png for a person to look at. Not part of
 `make test`: it needs Chromium. Ends with `browser: N passed, N failed`.
 """
 import base64
+import http.server
 import json
 import os
+import socket
+import threading
 import shutil
 import struct
 import subprocess
@@ -106,6 +115,21 @@ class Browser:
     def open(self, url):
         self.console()  # drop what earlier pages logged
         self.s("POST", "/url", {"url": url})
+
+    def find(self, css):
+        """The WebDriver reference of the first element matching css."""
+        el = self.s("POST", "/element", {"using": "css selector", "value": css})
+        return list(el.values())[0]
+
+    def click(self, css):
+        self.s("POST", "/element/%s/click" % self.find(css), {})
+
+    def frame(self, css):
+        """Switches into the iframe matching css (frame_parent() comes back)."""
+        self.s("POST", "/frame", {"id": {"element-6066-11e4-a52e-4f735466cecf": self.find(css)}})
+
+    def frame_parent(self):
+        self.s("POST", "/frame/parent", {})
 
     def console(self):
         return self.s("POST", "/se/log", {"type": "browser"})
@@ -272,6 +296,118 @@ def check_grid(browser, png, hid, post, name, width):
     ok(checked > 0, "%s: no cell centre inside the screenshot" % name)
 
 
+# --- gallery, embeds, the address field, the 404 in blocks ----------------------
+
+THUMBS = """
+return Array.from(document.querySelectorAll('.thumbs img')).map(i => ({
+  src: i.getAttribute('src'), href: i.closest('a').getAttribute('href'),
+  loaded: i.complete && i.naturalWidth > 0, natural: [i.naturalWidth, i.naturalHeight],
+  shown: [i.getBoundingClientRect().width, i.getBoundingClientRect().height]}));
+"""
+
+
+def check_thumbs(browser, want, secret, name):
+    """Every thumbnail on the page loaded, in the order of want (hash IDs)."""
+    thumbs = browser.js(THUMBS)
+    eq([t["href"] for t in thumbs], ["/" + h for h in want], "%s: thumbnails in order" % name)
+    for t in thumbs:
+        ok(t["loaded"], "%s: thumbnail %s did not load" % (name, t["src"]))
+        ok(max(t["natural"]) == 160, "%s: thumbnail %s is %r" % (name, t["src"], t["natural"]))
+        ok(t["shown"][0] > 40, "%s: thumbnail %s drawn %r" % (name, t["src"], t["shown"]))
+    # The home page's text names an example secret ID; the gallery names none.
+    html = browser.js("return document.querySelector('main').outerHTML")
+    for h in secret:
+        ok(not any(h in t["src"] + t["href"] for t in thumbs) and
+           (name == "home" or h not in html), "%s: secret grid %s shown" % (name, h))
+
+
+class OtherSite:
+    """A page on another origin (a second loopback port) that frames two pages of
+    ipborg: an embed, and a grid page (which must refuse)."""
+
+    def __init__(self, embed_url, page_url, size):
+        w, h = size
+        html = ("<!doctype html><html><head><title>A course page</title>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body "
+                "style='font-family: sans-serif; margin: 16px'><h1>Week 3: loops</h1>"
+                "<p>A grid from the class:</p>"
+                "<iframe id='embed' src='%s' width='%d' height='%d' style='border: 0'></iframe>"
+                "<p>A grid page, which refuses to be framed:</p>"
+                "<iframe id='page' src='%s' width='300' height='120'></iframe>"
+                "</body></html>" % (embed_url, w, h, page_url)).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(html)))
+                self.end_headers()
+                self.wfile.write(html)
+
+            def log_message(self, *a):
+                pass
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/course.html" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def check_framing(browser, site, embed_path, page_path, post, width):
+    browser.viewport(width)
+    browser.open(site.url)
+    # The refused frame leaves exactly one console error, naming its reason.
+    problems = console_problems(browser)
+    ok(len(problems) == 1 and ("X-Frame-Options" in problems[0]["message"] or
+                                "frame-ancestors" in problems[0]["message"]),
+       "framing at %d px: only the refusal is reported: %r" % (width, problems))
+    browser.screenshot(os.path.join(SHOTS, "framed-%d.png" % width))
+    browser.frame("#embed")
+    inside = browser.js("""
+const img = document.querySelector('.embed-grid img'), de = document.documentElement;
+return {loaded: img && img.complete && img.naturalWidth > 0, src: img && img.getAttribute('src'),
+        link: (document.querySelector('.embed-caption a') || {}).textContent,
+        scroll: [de.scrollWidth, de.clientWidth, de.scrollHeight, de.clientHeight],
+        nav: !!document.querySelector('nav')};""")
+    browser.frame_parent()
+    ok(inside["loaded"], "the framed embed shows its grid: %r" % inside)
+    eq(inside["src"], embed_path.replace("/embed", "", 1) + ".png", "the embed's image")
+    ok(inside["link"] and inside["link"].startswith("Grid "), "the caption links to the grid")
+    ok(not inside["nav"], "no navigation inside the embed")
+    s = inside["scroll"]
+    ok(s[0] <= s[1] and s[2] <= s[3], "the embed fits its frame, no scrolling: %r" % s)
+    browser.frame("#page")
+    refused = browser.js("return {url: location.href, brand: !!document.querySelector('.brand')}")
+    browser.frame_parent()
+    ok(not refused["brand"] and not refused["url"].endswith(page_path),
+       "the grid page was shown inside another site's frame: %r" % refused)
+
+
+def check_url_field(browser, url, page_path, width):
+    browser.viewport(width)
+    browser.open(url + page_path)
+    browser.click("code.copy.url")
+    got = browser.js("return getSelection().toString()")
+    eq(got, url + page_path, "one click on the address field at %d px selects it all" % width)
+
+
+def check_404_blocks(browser, png, width):
+    cells = browser.js(CELLS, "blocks-404")
+    ok(cells and cells["visible"], "the 404 blocks are drawn at %d px" % width)
+    eq(len(cells["rows"]), 7, "7 rows of blocks")
+    w, h, pixel = png_decode(png)
+    for row in cells["rows"]:
+        for css, cx, cy, _, _ in row:
+            want = tuple(int(v) for v in css[4:-1].split(","))
+            got = pixel(int(cx), int(cy))
+            ok(all(abs(p - q) <= 2 for p, q in zip(got, want)),
+               "404 block at (%d, %d) is %r, not %r" % (cx, cy, got, want))
+
+
 # --- the run --------------------------------------------------------------------
 
 def main():
@@ -289,6 +425,15 @@ def main():
         st, _, out = server.post(body)
         eq(st, 200, "POST %s" % vec)
         grids[name] = (path_of(json.loads(out)["url"]), json.loads(body))
+    # Newest first: what the gallery and the home page must show, and what never.
+    public = [p.strip("/") for p, _ in reversed(list(grids.values())) if "/secret/" not in p]
+    secret = [p.rsplit("/", 1)[1] for p, _ in grids.values() if "/secret/" in p]
+    embed_path = "/embed" + grids["grid"][0]
+    with urllib.request.urlopen(server.base + "/oembed?url=" + server.base +
+                                grids["grid"][0]) as r:
+        o = json.load(r)
+        frame_size = (o["width"], o["height"])
+    site = OtherSite(server.base + embed_path, server.base + grids["imagegrid"][0], frame_size)
     passed = failed = 0
     browser = None
     try:
@@ -309,9 +454,21 @@ def main():
 
             def not_found(w=width):
                 url = server.base + "/no-such-grid"
-                facts, _ = check_page(browser, url, "404", w, allowed=(url + " ",))
+                facts, png = check_page(browser, url, "404", w, allowed=(url + " ",))
                 eq(facts["status"], "404", "status shown on the 404 page")
+                check_404_blocks(browser, png, w)
             tests.append(("404-%d" % width, not_found))
+
+            def gallery(w=width):
+                check_page(browser, server.base + "/gallery", "gallery", w)
+                check_thumbs(browser, public, secret, "gallery")
+                check_page(browser, server.base + "/", "home", w)
+                check_thumbs(browser, public, secret, "home")
+            tests.append(("gallery-%d" % width, gallery))
+            tests.append(("framed-%d" % width, lambda w=width: check_framing(
+                browser, site, embed_path, grids["imagegrid"][0], grids["grid"][1], w)))
+            tests.append(("url-field-%d" % width, lambda w=width: check_url_field(
+                browser, server.base, grids["grid"][0], w)))
         for name, fn in tests:
             try:
                 fn()
@@ -329,6 +486,7 @@ def main():
     finally:
         if browser:
             browser.close()
+        site.close()
         server.stop()
         shutil.rmtree(harness.TMP, ignore_errors=True)
     print("browser: screenshots in %s" % os.path.relpath(SHOTS, harness.ROOT))
