@@ -37,6 +37,7 @@
 #include "config.h"
 #include "hash.h"
 #include "migrate.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -63,6 +64,7 @@ static void failf(FILE *msgs, const char *cmd, const char *fmt, ...)
     for (char *c = line; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = ' ';
+    redact_inplace(line, sizeof line);
     fprintf(msgs, "ipborg %s: %s\n", cmd, line);
     fflush(msgs);
 }
@@ -138,7 +140,8 @@ int backup_render_row(struct buf *out, enum grid_table t, const struct grid_reco
     return render_row(out, t, rec, h, 0, err);
 }
 
-static void render_header(struct buf *out, const char *pub, const char *sec)
+static void render_header(struct buf *out, const char *pub, const char *sec,
+                          const int64_t last[GRID_TABLES])
 {
     buf_puts(out, "{\"ipborg_export\":" FORMAT_VERSION ",\"salts\":");
     if (pub) {
@@ -150,7 +153,28 @@ static void render_header(struct buf *out, const char *pub, const char *sec)
     } else {
         buf_puts(out, "null");
     }
+    buf_printf(out, ",\"last_ids\":{\"public_grids\":%lld,\"secret_grids\":%lld}}",
+               (long long)last[GRID_PUBLIC], (long long)last[GRID_SECRET]);
+}
+
+/* The line of one deletion log entry (without newline). */
+static int render_deletion(struct buf *out, const struct store_deletion *d, char *err)
+{
+    buf_puts(out, "{\"deleted\":");
+    canon_string(out, store_table_name(d->table));
+    buf_printf(out, ",\"id\":%lld,\"deleted_at\":", (long long)d->id);
+    char *c = d->deleted_at ? canon_time(d->deleted_at) : NULL;
+    if (c)
+        canon_string(out, c);
+    else
+        buf_puts(out, "null");
+    free(c);
     buf_putc(out, '}');
+    if (buf_failed(out) || (d->deleted_at && !c)) {
+        store_errf(err, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* Both codecs, or -1. */
@@ -176,6 +200,7 @@ struct export_ctx {
     enum grid_table t;
     struct buf line;
     int64_t rows[GRID_TABLES];
+    int64_t deletions;
     int failed;                 /* msg says why */
     char msg[MSGLEN];
 };
@@ -207,6 +232,29 @@ static int export_row(void *vctx, const struct grid_record *rec, char *err)
     return 0;
 }
 
+static int export_deletion(void *vctx, const struct store_deletion *d, char *err)
+{
+    (void)err;
+    struct export_ctx *x = vctx;
+    char why[STORE_ERRLEN] = "";
+    buf_reset(&x->line);
+    if (render_deletion(&x->line, d, why) != 0) {
+        snprintf(x->msg, sizeof x->msg, "deletion log entry %lld: %s", (long long)d->seq, why);
+        x->failed = 1;
+        return 1;
+    }
+    buf_putc(&x->line, '\n');
+    if (buf_failed(&x->line) ||
+        fwrite(x->line.data, 1, x->line.len, x->out) != x->line.len) {
+        snprintf(x->msg, sizeof x->msg, "cannot write the output: %s",
+                 buf_failed(&x->line) ? "out of memory" : strerror(errno));
+        x->failed = 1;
+        return 1;
+    }
+    x->deletions++;
+    return 0;
+}
+
 int backup_export(const char *db_url, FILE *out, FILE *msgs)
 {
     char err[STORE_ERRLEN] = "";
@@ -232,7 +280,13 @@ int backup_export(const char *db_url, FILE *out, FILE *msgs)
         failf(msgs, "export", "out of memory");
         goto done;
     }
-    render_header(&x.line, pub, sec);
+    int64_t last[GRID_TABLES] = {0, 0};
+    for (int t = 0; t < GRID_TABLES; t++)
+        if (store_last_id(st, (enum grid_table)t, &last[t], err) != STORE_OK) {
+            failf(msgs, "export", "%s", err);
+            goto done;
+        }
+    render_header(&x.line, pub, sec, last);
     buf_putc(&x.line, '\n');
     if (buf_failed(&x.line) || fwrite(x.line.data, 1, x.line.len, out) != x.line.len) {
         failf(msgs, "export", "cannot write the output: %s", strerror(errno));
@@ -249,13 +303,7 @@ int backup_export(const char *db_url, FILE *out, FILE *msgs)
             }
             continue;
         }
-        int status_ = STORE_OK;
-        void *conn = store_conn(st, &status_, err);
-        if (!conn) {
-            failf(msgs, "export", "%s", err);
-            goto done;
-        }
-        rc = store_backend(st)->scan(conn, x.t, export_row, &x, err);
+        rc = store_scan(st, x.t, export_row, &x, err);
         if (x.failed) {
             failf(msgs, "export", "%s", x.msg);
             goto done;
@@ -265,14 +313,24 @@ int backup_export(const char *db_url, FILE *out, FILE *msgs)
             goto done;
         }
     }
+    rc = store_deletions_scan(st, export_deletion, &x, err);
+    if (x.failed) {
+        failf(msgs, "export", "%s", x.msg);
+        goto done;
+    }
+    if (rc != STORE_OK) {
+        failf(msgs, "export", "reading the deletion log: %s", err);
+        goto done;
+    }
     if (fflush(out) != 0 || ferror(out)) {
         failf(msgs, "export", "cannot write the output: %s", strerror(errno));
         goto done;
     }
     if (msgs) {
-        fprintf(msgs, "ipborg export: %lld grids (public_grids %lld, secret_grids %lld)\n",
+        fprintf(msgs, "ipborg export: %lld grids (public_grids %lld, secret_grids %lld), "
+                "%lld deletion log entries\n",
                 (long long)(x.rows[0] + x.rows[1]), (long long)x.rows[0],
-                (long long)x.rows[1]);
+                (long long)x.rows[1], (long long)x.deletions);
         fflush(msgs);
     }
     status = 0;
@@ -447,6 +505,8 @@ static int take_json(const json_t *v, const char *name, char **out, char *err)
 }
 
 struct parsed {
+    int deletion;               /* a deletion log line: t, rec.id, rec.created_at
+                                 * (its deleted_at) only */
     enum grid_table t;
     char *hash;
     struct grid_record rec;     /* every string malloc'd; the JSON columns in
@@ -518,6 +578,36 @@ static int parse_fields(json_t *o, int as_reals, struct parsed *p, char *err)
 /* Parses one grid line: one jansson parse (a repeated key anywhere in the
  * line is refused; export never writes one), the fields taken from the tree.
  * 0, or -1 with one line in err (then p may hold some fields: parsed_clear). */
+/* A deletion log line: {"deleted":TABLE,"id":N,"deleted_at":TIME|null}. */
+static int parse_deletion(json_t *o, int as_reals, struct parsed *p, char *err)
+{
+    static const char *const names[] = {"deleted", "id", "deleted_at"};
+    json_t *f[3];
+    char *table = NULL;
+    p->deletion = 1;
+    if (take_members(o, names, 3, f, err) != 0)
+        return -1;
+    if (!f[1]) {
+        store_errf(err, "key \"id\" is missing");
+        return -1;
+    }
+    if (take_string(f[0], "deleted", 0, &table, err))
+        return -1;
+    int known = strcmp(table, "public_grids") == 0 || strcmp(table, "secret_grids") == 0;
+    p->t = strcmp(table, "secret_grids") == 0 ? GRID_SECRET : GRID_PUBLIC;
+    if (!known)
+        store_errf(err, "deleted \"%.40s\" is neither public_grids nor secret_grids", table);
+    free(table);
+    if (!known || take_id(f[1], as_reals, &p->rec.id, err) ||
+        take_string(f[2], "deleted_at", 1, &p->rec.created_at, err))
+        return -1;
+    if (p->rec.created_at && !canon_time_valid(p->rec.created_at)) {
+        store_errf(err, "deleted_at is not a UTC time in ISO 8601");
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_row(const char *line, struct parsed *p, char *err)
 {
     int as_reals = 0;
@@ -525,7 +615,9 @@ static int parse_row(const char *line, struct parsed *p, char *err)
     json_t *o = canon_json_parse("the line", line, JSON_REJECT_DUPLICATES, &as_reals, err);
     if (!o)
         return -1;
-    int rc = parse_fields(o, as_reals, p, err);
+    int rc = json_is_object(o) && json_object_get(o, "deleted")
+                 ? parse_deletion(o, as_reals, p, err)
+                 : parse_fields(o, as_reals, p, err);
     json_decref(o);
     return rc;
 }
@@ -534,6 +626,7 @@ static int parse_row(const char *line, struct parsed *p, char *err)
 
 struct header {
     char *pub, *sec;        /* both or neither (the file has "salts":null) */
+    int64_t last[GRID_TABLES];   /* "last_ids", 0 when absent (an older file) */
 };
 
 static void header_clear(struct header *h)
@@ -545,11 +638,12 @@ static void header_clear(struct header *h)
 
 static int header_fields(json_t *o, struct header *h, char *err)
 {
-    static const char *const names[] = {"ipborg_export", "salts"};
+    static const char *const names[] = {"ipborg_export", "salts", "last_ids"};
     static const char *const salt_names[] = {"public", "secret"};
-    json_t *f[2], *s[2];
+    static const char *const table_names[] = {"public_grids", "secret_grids"};
+    json_t *f[3], *s[2], *l[2];
     char why[STORE_ERRLEN] = "";
-    if (!json_is_object(o) || take_members(o, names, 2, f, why) != 0) {
+    if (!json_is_object(o) || take_members(o, names, 3, f, why) != 0) {
         store_errf(err, "not an ipborg export header (%s)", why[0] ? why : "not a JSON object");
         return -1;
     }
@@ -566,6 +660,17 @@ static int header_fields(json_t *o, struct header *h, char *err)
         buf_free(&v);
         return -1;
     }
+    if (f[2]) {
+        if (!json_is_object(f[2]) || take_members(f[2], table_names, 2, l, why) != 0 ||
+            !l[0] || !l[1] || !json_is_integer(l[0]) || !json_is_integer(l[1]) ||
+            json_integer_value(l[0]) < 0 || json_integer_value(l[1]) < 0) {
+            store_errf(err, "\"last_ids\" must be {\"public_grids\": N, \"secret_grids\": "
+                       "N} with integers N >= 0%s%s", why[0] ? ": " : "", why);
+            return -1;
+        }
+        h->last[GRID_PUBLIC] = json_integer_value(l[0]);
+        h->last[GRID_SECRET] = json_integer_value(l[1]);
+    }
     if (json_is_null(f[1]))
         return 0;
     if (!json_is_object(f[1]) || take_members(f[1], salt_names, 2, s, why) != 0 || !s[0] ||
@@ -575,7 +680,8 @@ static int header_fields(json_t *o, struct header *h, char *err)
         return -1;
     }
     if (take_string(s[0], "salts.public", 0, &h->pub, err) ||
-        take_string(s[1], "salts.secret", 0, &h->sec, err)) {
+        take_string(s[1], "salts.secret", 0, &h->sec, err) ||
+        store_salts_check(h->pub, h->sec, err) != 0) {
         header_clear(h);
         return -1;
     }
@@ -607,9 +713,9 @@ struct import_run {
     struct header hdr;
     struct hashid *h[GRID_TABLES];
     struct store *dst;
-    const struct store_ops *ops;
-    void *conn;
     struct buf render;
+    int64_t deletions;          /* deletion log lines read */
+    struct digest log_dg;       /* their lines */
     int64_t rows[GRID_TABLES], max_id[GRID_TABLES];
     struct digest dg[GRID_TABLES];
     struct undated und[GRID_TABLES];
@@ -633,6 +739,25 @@ static char *next_line(struct import_run *r, int *error)
         return NULL;
     }
     return r->line;
+}
+
+/* One deletion log line into the open load; its line goes into the log's
+ * digest. 0, or -1 with one line in err. */
+static int load_deletion(struct import_run *r, const struct parsed *p, char *err)
+{
+    char why[STORE_ERRLEN] = "";
+    struct store_deletion d = {.seq = r->deletions + 1, .table = p->t, .id = p->rec.id,
+                               .deleted_at = p->rec.created_at};
+    buf_reset(&r->render);
+    if (render_deletion(&r->render, &d, why) != 0 ||
+        store_load_deletion(r->dst, &d, why) != STORE_OK) {
+        snprintf(err, MSGLEN, "deletion of %s id %lld: %s", store_table_name(p->t),
+                 (long long)p->rec.id, why);
+        return -1;
+    }
+    digest_line(&r->log_dg, r->render.data, r->render.len);
+    r->deletions++;
+    return 0;
 }
 
 /* Reads every grid line into the open load. 0, or -1 after printing why. */
@@ -662,10 +787,22 @@ static int load_lines(struct import_run *r)
             parsed_clear(&p);
             return -1;
         }
+        if (p.deletion) {
+            int drc = load_deletion(r, &p, err);
+            parsed_clear(&p);
+            if (drc != 0) {
+                failf(r->msgs, "import", "line %lld: %s; nothing was written", r->line_no, err);
+                return -1;
+            }
+            continue;
+        }
         const char *table = store_table_name(p.t);
         int rc = 0;
         char hash[HASHID_MAX_LEN + 1] = "";
-        if (!r->h[0]) {
+        if (r->deletions > 0) {
+            snprintf(err, sizeof err, "a grid after the deletion log: grids come first");
+            rc = -1;
+        } else if (!r->h[0]) {
             snprintf(err, sizeof err, "the header has no salts, so the file cannot hold "
                      "grids (the file is inconsistent)");
             rc = -1;
@@ -698,7 +835,7 @@ static int load_lines(struct import_run *r)
                 rc = -1;
             }
         }
-        if (rc == 0 && r->ops->load_row(r->conn, p.t, &row, why) != STORE_OK) {
+        if (rc == 0 && store_load_row(r->dst, p.t, &row, why) != STORE_OK) {
             snprintf(err, sizeof err, "writing %s id %lld: %s", table, (long long)p.rec.id,
                      why);
             rc = -1;
@@ -727,10 +864,14 @@ static int load_lines(struct import_run *r)
 static int store_file_salts(struct import_run *r)
 {
     char err[STORE_ERRLEN] = "";
+    for (int t = 0; t < GRID_TABLES; t++)
+        if (store_load_last_id(r->dst, (enum grid_table)t, r->hdr.last[t], err) != STORE_OK) {
+            failf(r->msgs, "import", "storing the largest ids: %s; nothing was written", err);
+            return -1;
+        }
     if (!r->hdr.pub)
         return 0;
-    if (r->ops->meta_set(r->conn, META_PUBLIC_SALT, r->hdr.pub, err) != STORE_OK ||
-        r->ops->meta_set(r->conn, META_SECRET_SALT, r->hdr.sec, err) != STORE_OK) {
+    if (store_load_salts(r->dst, r->hdr.pub, r->hdr.sec, err) != STORE_OK) {
         failf(r->msgs, "import", "storing the salts: %s; nothing was written", err);
         return -1;
     }
@@ -771,6 +912,26 @@ static int verify_row(void *vctx, const struct grid_record *rec, char *err)
     return 1;
 }
 
+struct log_verify {
+    struct import_run *r;
+    int64_t n;
+    struct digest dg;
+    int failed;
+};
+
+static int verify_deletion(void *vctx, const struct store_deletion *d, char *err)
+{
+    struct log_verify *v = vctx;
+    buf_reset(&v->r->render);
+    if (render_deletion(&v->r->render, d, err) != 0) {
+        v->failed = 1;
+        return 1;
+    }
+    digest_line(&v->dg, v->r->render.data, v->r->render.len);
+    v->n++;
+    return 0;
+}
+
 static int verify(struct import_run *r, const char *url)
 {
     char err[STORE_ERRLEN] = "";
@@ -781,15 +942,11 @@ static int verify(struct import_run *r, const char *url)
               "import was committed)", err);
         return -1;
     }
-    int status = STORE_OK;
-    void *conn = store_conn(st, &status, err);
-    if (!conn)
-        snprintf(msg, sizeof msg, "%s", err);
-    for (int t = 0; t < GRID_TABLES && conn && !msg[0]; t++) {
+    for (int t = 0; t < GRID_TABLES && !msg[0]; t++) {
         struct verify_ctx v = {.r = r, .t = (enum grid_table)t};
         digest_init(&v.dg);
         r->und[t].pos = 0;
-        int rc = store_backend(st)->scan(conn, v.t, verify_row, &v, err);
+        int rc = store_scan(st, v.t, verify_row, &v, err);
         const char *table = store_table_name(v.t);
         if (v.failed)
             snprintf(msg, sizeof msg, "%s", v.msg);
@@ -806,15 +963,35 @@ static int verify(struct import_run *r, const char *url)
                     "%016llx%016llx\n", table, (long long)v.rows,
                     (unsigned long long)v.dg.a, (unsigned long long)v.dg.b);
     }
-    if (conn && !msg[0] && r->hdr.pub) {
+    if (!msg[0]) {
         char *pub = NULL, *sec = NULL;
-        const struct store_ops *ops = store_backend(st);
-        if (ops->meta_get(conn, META_PUBLIC_SALT, &pub, err) != STORE_OK ||
-            ops->meta_get(conn, META_SECRET_SALT, &sec, err) != STORE_OK ||
-            strcmp(pub, r->hdr.pub) != 0 || strcmp(sec, r->hdr.sec) != 0)
+        int rc = store_salts_get(st, &pub, &sec, err);
+        if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+            snprintf(msg, sizeof msg, "reading the target's salts: %s", err);
+        else if ((r->hdr.pub == NULL) != (pub == NULL) ||
+                 (pub && (strcmp(pub, r->hdr.pub) != 0 || strcmp(sec, r->hdr.sec) != 0)))
             snprintf(msg, sizeof msg, "the target's stored salts are not the file's");
         free(pub);
         free(sec);
+    }
+    for (int t = 0; t < GRID_TABLES && !msg[0]; t++) {
+        int64_t last = 0;
+        if (store_last_id(st, (enum grid_table)t, &last, err) != STORE_OK)
+            snprintf(msg, sizeof msg, "reading the target's largest ids: %s", err);
+        else if (last < r->hdr.last[t])
+            snprintf(msg, sizeof msg, "%s: the target would give id %lld again",
+                     store_table_name((enum grid_table)t), (long long)last + 1);
+    }
+    if (!msg[0]) {
+        struct log_verify lv = {.r = r};
+        digest_init(&lv.dg);
+        int rc = store_deletions_scan(st, verify_deletion, &lv, err);
+        if (lv.failed || rc != STORE_OK)
+            snprintf(msg, sizeof msg, "reading the target's deletion log: %s", err);
+        else if (lv.n != r->deletions || lv.dg.a != r->log_dg.a || lv.dg.b != r->log_dg.b)
+            snprintf(msg, sizeof msg, "the target's deletion log is not the file's");
+        else
+            fprintf(r->out, "verification: deletion log: %lld entries\n", (long long)lv.n);
     }
     store_close(st);
     if (msg[0]) {
@@ -835,6 +1012,7 @@ int backup_import(const char *db_url, int replace, FILE *in, FILE *out, FILE *ms
     int status = 1, loading = 0;
     for (int t = 0; t < GRID_TABLES; t++)
         digest_init(&r.dg[t]);
+    digest_init(&r.log_dg);
 
     int error = 0;
     char *line = next_line(&r, &error);
@@ -856,15 +1034,11 @@ int backup_import(const char *db_url, int replace, FILE *in, FILE *out, FILE *ms
     }
 
     r.dst = store_open(db_url, 0, err);
-    int st_status = STORE_OK;
-    if (r.dst)
-        r.conn = store_conn(r.dst, &st_status, err);
-    if (!r.dst || !r.conn) {
+    if (!r.dst) {
         failf(msgs, "import", "cannot open the target: %s", err);
         goto done;
     }
-    r.ops = store_backend(r.dst);
-    if (r.ops->load_begin(r.conn, replace, err) != STORE_OK) {
+    if (store_load_begin(r.dst, replace, err) != STORE_OK) {
         failf(msgs, "import", "%s; nothing was written", err);
         goto done;
     }
@@ -872,7 +1046,7 @@ int backup_import(const char *db_url, int replace, FILE *in, FILE *out, FILE *ms
     if (store_file_salts(&r) != 0 || load_lines(&r) != 0)
         goto done;
     loading = 0;
-    if (r.ops->load_end(r.conn, 1, err) != STORE_OK) {
+    if (store_load_end(r.dst, 1, err) != STORE_OK) {
         failf(msgs, "import", "committing: %s; nothing was written", err);
         goto done;
     }
@@ -882,13 +1056,14 @@ int backup_import(const char *db_url, int replace, FILE *in, FILE *out, FILE *ms
         fprintf(out, "%s: %lld rows imported (largest id %lld)\n",
                 store_table_name((enum grid_table)t), (long long)r.rows[t],
                 (long long)r.max_id[t]);
+    fprintf(out, "deletion log: %lld entries imported\n", (long long)r.deletions);
     fprintf(out, "salts: %s\n", r.hdr.pub ? "stored from the file" : "none in the file");
     fflush(out);
     status = verify(&r, db_url) == 0 ? 0 : 1;
 done:
     if (loading) {
         char ignored[STORE_ERRLEN];
-        r.ops->load_end(r.conn, 0, ignored);
+        store_load_end(r.dst, 0, ignored);
     }
     if (r.dst)
         store_close(r.dst);

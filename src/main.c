@@ -59,7 +59,8 @@ static int cmd_serve(int argc, char **argv)
         return 1;
     }
     char *pub = NULL, *sec = NULL;
-    if (store_resolve_salts(st, cfg.env_public_salt, cfg.env_secret_salt, cfg.force_salts,
+    if (store_resolve_salts(st, cfg.env_public_salt, cfg.env_secret_salt,
+                            cfg.force_salts ? STORE_SALTS_FORCE : STORE_SALTS_CAN_FORCE,
                             &pub, &sec, err) != STORE_OK) {
         fprintf(stderr, "ipborg serve: %s\n", err);
         store_close(st);
@@ -120,7 +121,7 @@ static int cmd_serve(int argc, char **argv)
         atomic_store(&app.server, srv);
         int v6 = strchr(cfg.host, ':') != NULL;
         printf("ipborg: serving http://%s%s%s:%u/ (%s database)\n", v6 ? "[" : "", cfg.host,
-               v6 ? "]" : "", http_server_port(srv), store_backend(st)->name);
+               v6 ? "]" : "", http_server_port(srv), store_backend_name(st));
         fflush(stdout);
         int sig = 0;
         sigwait(&stop_signals, &sig);

@@ -63,9 +63,9 @@
 #include "migrate.h"
 #include "buf.h"
 #include "canon.h"
+#include "redact.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -116,29 +116,6 @@ static int check_required_text(const char *col, const char *text, char *err)
     return 0;
 }
 
-/* "YYYY-MM-DD[T ]HH:MM:SS[.f...][Z|+00:00|+00]": what the backends write and
- * what PostgreSQL's timestamptz reads as UTC. Anything else would make a COPY
- * fail far from the row that caused it. */
-static int utc_time_valid(const char *s)
-{
-    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
-    for (size_t i = 0; i < sizeof pat - 1; i++) {
-        char c = s[i];
-        if (pat[i] == 'd' ? (c < '0' || c > '9')
-                          : pat[i] == 'T' ? (c != 'T' && c != ' ') : c != pat[i])
-            return 0;
-    }
-    s += sizeof pat - 1;
-    if (*s == '.') {
-        if (s[1] < '0' || s[1] > '9')
-            return 0;
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            ;
-    }
-    return strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0 || strcmp(s, "+00") == 0 ||
-           *s == '\0';
-}
-
 /* A required JSON column whose canonical form cj is known (so it parses):
  * not NULL and not JSON null. */
 static int check_required_canon(const char *col, const char *text, const char *cj, char *err)
@@ -179,7 +156,7 @@ static int check_row(enum grid_table t, const struct grid_record *in,
         if (is_null)
             out->code_cells = NULL;
     }
-    if (in->created_at && !utc_time_valid(in->created_at)) {
+    if (in->created_at && !canon_time_valid(in->created_at)) {
         /* The value is shown, but it is the row's data: control characters
          * (a newline would break the one-line message) and non-ASCII bytes
          * (a cut UTF-8 sequence) become '?'. */
@@ -451,8 +428,8 @@ struct run {
     FILE *out, *errf;
     struct progress pg;
     struct store *src, *dst;
-    const struct store_ops *sops, *dops;
-    void *sconn, *dconn;
+    int64_t src_last[GRID_TABLES];  /* the source's high-water marks */
+    int64_t deletions;              /* deletion log entries carried */
     int64_t src_rows[GRID_TABLES], src_max[GRID_TABLES];
     int64_t copied[GRID_TABLES], max_id[GRID_TABLES];
     struct salts want;          /* salts the target must end up with, if any */
@@ -486,123 +463,35 @@ static void fail(struct run *r, const char *fmt, ...)
     for (char *c = line; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = ' ';
+    redact_inplace(line, sizeof line);
     fprintf(r->errf, "ipborg migrate: %s\n", line);
     fflush(r->errf);
 }
 
-/* url for messages: a password in the user part or in a password=
- * parameter becomes ***, since these lines end up in logs. */
+/* url for messages: passwords become *** (redact.h), since these lines end
+ * up in logs. */
 static void url_shown(const char *url, char *out, size_t n)
 {
-    struct buf b = BUF_INIT;
-    const char *auth = strstr(url, "://");
-    const char *p = url;
-    if (auth) {
-        auth += 3;
-        size_t alen = strcspn(auth, "/?");
-        const char *at = memrchr(auth, '@', alen);
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            buf_append(&b, url, (size_t)(colon - url));
-            buf_puts(&b, ":***");
-            p = at;
-        }
-    }
-    for (;;) {
-        const char *pw = strstr(p, "password=");
-        if (!pw || (pw != url && pw[-1] != '?' && pw[-1] != '&')) {
-            buf_puts(&b, p);
-            break;
-        }
-        buf_append(&b, p, (size_t)(pw - p) + strlen("password="));
-        buf_puts(&b, "***");
-        p = pw + strlen("password=") + strcspn(pw + strlen("password="), "&");
-    }
-    snprintf(out, n, "%s", buf_failed(&b) || !b.data ? "(the URL)" : b.data);
-    buf_free(&b);
-}
-
-/* --- is the target the source? --------------------------------------------- */
-
-static const char *sqlite_path(const char *url)
-{
-    const char *p = "sqlite:///";
-    return strncmp(url, p, strlen(p)) == 0 ? url + strlen(p) : NULL;
-}
-
-static int is_pg_url(const char *url)
-{
-    return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
-}
-
-/* host, port, dbname, user of a PostgreSQL URL (empty: libpq's default). */
-static void pg_identity(const char *url, char *out, size_t n)
-{
-    static const char *const keys[] = {"host", "hostaddr", "port", "dbname", "user"};
-    char *e = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &e);
-    PQfreemem(e);
-    out[0] = '\0';
-    if (!opts) {
-        snprintf(out, n, "%s", url);
-        return;
-    }
-    size_t used = 0;
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        const char *val = "";
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-            if (strcmp(o->keyword, keys[k]) == 0 && o->val)
-                val = o->val;
-        if (!*val && strcmp(keys[k], "port") == 0)
-            val = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
-        int w = snprintf(out + used, n - used, "%s=%s\n", keys[k], val);
-        if (w < 0 || (size_t)w >= n - used)
-            break;
-        used += (size_t)w;
-    }
-    PQconninfoFree(opts);
-}
-
-/* 1 if both URLs name the same database, as far as can be told without
- * opening either. */
-static int same_database(const char *a, const char *b)
-{
-    if (strcmp(a, b) == 0)
-        return 1;
-    const char *pa = sqlite_path(a), *pb = sqlite_path(b);
-    if (pa && pb) {
-        struct stat sa, sb;
-        return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev &&
-               sa.st_ino == sb.st_ino;
-    }
-    if (is_pg_url(a) && is_pg_url(b)) {
-        char ia[1024], ib[1024];
-        pg_identity(a, ia, sizeof ia);
-        pg_identity(b, ib, sizeof ib);
-        return strcmp(ia, ib) == 0;
-    }
-    return 0;
+    redact(url, out, n);
 }
 
 /* --- salts ------------------------------------------------------------------- */
 
-/* Reads a store's salts. 0 with both or neither, -1 (message in err) on
- * error or when only one is stored. */
-static int read_salts(const struct store_ops *ops, void *conn, struct salts *s, char *err)
+/* Reads a store's salts (store_salts_get). 0 with both or neither, -1
+ * (message in err) on error or when only one is stored. */
+static int read_salts(struct store *st, struct salts *s, char *err)
 {
-    s->pub = s->sec = NULL;
-    int a = ops->meta_get(conn, META_PUBLIC_SALT, &s->pub, err);
-    if (a != STORE_OK && a != STORE_NOT_FOUND)
-        return -1;
-    int b = ops->meta_get(conn, META_SECRET_SALT, &s->sec, err);
-    if (b != STORE_OK && b != STORE_NOT_FOUND) {
-        salts_clear(s);
-        return -1;
-    }
-    if ((a == STORE_OK) != (b == STORE_OK)) {
-        salts_clear(s);
-        store_errf(err, "it stores only one of the two hash-ID salts (%s, %s)",
-                   META_PUBLIC_SALT, META_SECRET_SALT);
+    int rc = store_salts_get(st, &s->pub, &s->sec, err);
+    return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : -1;
+}
+
+/* Equal salts would make secret URLs guessable: refused wherever they come
+ * from. */
+static int check_want(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    if (r->want.pub && store_salts_check(r->want.pub, r->want.sec, err) != 0) {
+        fail(r, "%s (salts %s)", err, r->salts_from);
         return -1;
     }
     return 0;
@@ -619,7 +508,7 @@ static int choose_salts(struct run *r)
         return -1;
     }
     struct salts stored;
-    if (read_salts(r->sops, r->sconn, &stored, err) != 0) {
+    if (read_salts(r->src, &stored, err) != 0) {
         fail(r, "reading the source's salts: %s", err);
         return -1;
     }
@@ -641,12 +530,12 @@ static int choose_salts(struct run *r)
             fail(r, "out of memory");
             return -1;
         }
-        return 0;
+        return check_want(r);
     }
     r->want = stored;
     r->salts_from = stored.pub ? "copied from the source"
                                : "none (the source stores none and the environment gives none)";
-    return 0;
+    return check_want(r);
 }
 
 /* Inside the load transaction: gives the target r->want, or checks that the
@@ -655,7 +544,7 @@ static int write_salts(struct run *r)
 {
     char err[STORE_ERRLEN] = "";
     struct salts have;
-    if (read_salts(r->dops, r->dconn, &have, err) != 0) {
+    if (read_salts(r->dst, &have, err) != 0) {
         fail(r, "reading the target's salts: %s", err);
         return -1;
     }
@@ -678,12 +567,11 @@ static int write_salts(struct run *r)
     }
     if (!r->want.pub)
         return 0;
-    if (r->dops->meta_set(r->dconn, META_PUBLIC_SALT, r->want.pub, err) != STORE_OK ||
-        r->dops->meta_set(r->dconn, META_SECRET_SALT, r->want.sec, err) != STORE_OK) {
+    if (store_load_salts(r->dst, r->want.pub, r->want.sec, err) != STORE_OK) {
         fail(r, "writing the salts to the target: %s", err);
         return -1;
     }
-    if (read_salts(r->dops, r->dconn, &have, err) != 0 || !have.pub ||
+    if (read_salts(r->dst, &have, err) != 0 || !have.pub ||
         !salts_equal(&have, &r->want)) {
         salts_clear(&have);
         fail(r, "the salts written to the target do not read back equal%s%s",
@@ -721,7 +609,7 @@ static int copy_row(void *vctx, const struct grid_record *rec, char *err)
         canon_free(&cn);
         return 1;
     }
-    if (r->dops->load_row(r->dconn, c->t, &row, why) != STORE_OK) {
+    if (store_load_row(r->dst, c->t, &row, why) != STORE_OK) {
         snprintf(c->msg, sizeof c->msg, "writing %s id %lld to the target: %s", table,
                  (long long)rec->id, why);
         c->failed = 1;
@@ -748,7 +636,7 @@ static int copy_table(struct run *r, enum grid_table t)
 {
     struct copy_ctx c = {.r = r, .t = t};
     char err[STORE_ERRLEN] = "";
-    int rc = r->sops->scan(r->sconn, t, copy_row, &c, err);
+    int rc = store_scan(r->src, t, copy_row, &c, err);
     if (c.failed) {
         fail(r, "%s", c.msg);
         return -1;
@@ -760,26 +648,65 @@ static int copy_table(struct run *r, enum grid_table t)
     return 0;
 }
 
+/* Carries the deletion log and the high-water marks into the open load, so
+ * that no id the source ever gave (a deleted grid's included) is given again
+ * by the target. */
+struct log_ctx {
+    struct run *r;
+    int failed;
+    char msg[MSGLEN];
+};
+
+static int copy_deletion(void *vctx, const struct store_deletion *d, char *err)
+{
+    (void)err;
+    struct log_ctx *x = vctx;
+    char why[STORE_ERRLEN] = "";
+    if (store_load_deletion(x->r->dst, d, why) != STORE_OK) {
+        snprintf(x->msg, sizeof x->msg, "writing the deletion log to the target: %s", why);
+        x->failed = 1;
+        return 1;
+    }
+    x->r->deletions++;
+    return 0;
+}
+
+static int copy_marks(struct run *r)
+{
+    char err[STORE_ERRLEN] = "";
+    struct log_ctx x = {.r = r};
+    int rc = store_deletions_scan(r->src, copy_deletion, &x, err);
+    if (x.failed || rc != STORE_OK) {
+        fail(r, "%s", x.failed ? x.msg : err);
+        return -1;
+    }
+    for (int t = 0; t < GRID_TABLES; t++) {
+        enum grid_table tt = (enum grid_table)t;
+        if (store_last_id(r->src, tt, &r->src_last[t], err) != STORE_OK) {
+            fail(r, "reading the source's largest ids: %s", err);
+            return -1;
+        }
+        if (store_load_last_id(r->dst, tt, r->src_last[t], err) != STORE_OK) {
+            fail(r, "writing the target's largest ids: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Opens both stores, loads, commits. 0 when committed. */
 static int copy_all(struct run *r)
 {
     char err[STORE_ERRLEN] = "";
-    int status = STORE_OK;
 
     r->src = store_open(r->from_url, STORE_READONLY, err);
     if (!r->src) {
         fail(r, "cannot open the source %s: %s", r->from_shown, err);
         return -1;
     }
-    r->sops = store_backend(r->src);
-    r->sconn = store_conn(r->src, &status, err);
-    if (!r->sconn) {
-        fail(r, "cannot open the source %s: %s", r->from_shown, err);
-        return -1;
-    }
     for (int t = 0; t < GRID_TABLES; t++)
-        if (r->sops->count(r->sconn, (enum grid_table)t, &r->src_rows[t], &r->src_max[t],
-                           err) != STORE_OK) {
+        if (store_count(r->src, (enum grid_table)t, &r->src_rows[t], &r->src_max[t], err) !=
+            STORE_OK) {
             fail(r, "reading the source %s: %s", r->from_shown, err);
             return -1;
         }
@@ -791,17 +718,10 @@ static int copy_all(struct run *r)
         fail(r, "cannot open the target %s: %s", r->to_shown, err);
         return -1;
     }
-    r->dops = store_backend(r->dst);
-    r->dconn = store_conn(r->dst, &status, err);
-    if (!r->dconn) {
-        fail(r, "cannot open the target %s: %s", r->to_shown, err);
-        return -1;
-    }
     if (!r->replace) {
         int64_t rows[GRID_TABLES], max_id;
         for (int t = 0; t < GRID_TABLES; t++)
-            if (r->dops->count(r->dconn, (enum grid_table)t, &rows[t], &max_id, err) !=
-                STORE_OK) {
+            if (store_count(r->dst, (enum grid_table)t, &rows[t], &max_id, err) != STORE_OK) {
                 fail(r, "reading the target %s: %s", r->to_shown, err);
                 return -1;
             }
@@ -815,21 +735,21 @@ static int copy_all(struct run *r)
         }
     }
 
-    if (r->dops->load_begin(r->dconn, r->replace, err) != STORE_OK) {
+    if (store_load_begin(r->dst, r->replace, err) != STORE_OK) {
         fail(r, "the target %s: %s", r->to_shown, err);
         return -1;
     }
     progress_start(&r->pg, r->errf, "copying", r->src_rows[0] + r->src_rows[1]);
     int ok = write_salts(r) == 0 && copy_table(r, GRID_PUBLIC) == 0 &&
-             copy_table(r, GRID_SECRET) == 0;
+             copy_table(r, GRID_SECRET) == 0 && copy_marks(r) == 0;
     progress_break(&r->pg);
     if (!ok) {
         char err2[STORE_ERRLEN] = "";
-        if (r->dops->load_end(r->dconn, 0, err2) != STORE_OK)
+        if (store_load_end(r->dst, 0, err2) != STORE_OK)
             fail(r, "rolling back the target: %s", err2);
         return -1;
     }
-    if (r->dops->load_end(r->dconn, 1, err) != STORE_OK) {
+    if (store_load_end(r->dst, 1, err) != STORE_OK) {
         fail(r, "committing the target %s: %s (nothing was written)", r->to_shown, err);
         return -1;
     }
@@ -879,9 +799,7 @@ static void *reader_main(void *arg)
     struct handoff *h = arg;
     char err[STORE_ERRLEN] = "";
     int status = STORE_OK;
-    void *conn = store_conn(h->st, &status, err);
-    if (conn)
-        status = store_backend(h->st)->scan(conn, h->t, reader_row, h, err);
+    status = store_scan(h->st, h->t, reader_row, h, err);
     /* The thread's connection is closed by store.c when the thread ends. */
     pthread_mutex_lock(&h->mu);
     h->done = 1;
@@ -990,7 +908,7 @@ static int verify_pairwise(struct run *r, struct store *dst, enum grid_table t, 
         return -1;
     }
     char err[STORE_ERRLEN] = "";
-    int rc = r->sops->scan(r->sconn, t, verify_row, &v, err);
+    int rc = store_scan(r->src, t, verify_row, &v, err);
     if (!v.differs && rc != STORE_OK) {
         snprintf(v.msg, sizeof v.msg, "reading %s from the source again: %s",
                  store_table_name(t), err);
@@ -1074,8 +992,7 @@ static int verify_fast(struct run *r, struct store *dst, enum grid_table t, int 
     struct fast_ctx v = {.r = r, .t = t, .with_time = with_time};
     digest_init(&v.d);
     char err[STORE_ERRLEN] = "";
-    void *conn = store_conn(dst, NULL, err);
-    int rc = conn ? store_backend(dst)->scan(conn, t, fast_row, &v, err) : STORE_ERROR;
+    int rc = store_scan(dst, t, fast_row, &v, err);
     const struct digest *want = &r->copy_digest[t][with_time];
     if (v.why[0])
         snprintf(why, whylen, "%s", v.why);
@@ -1151,15 +1068,29 @@ static int verify_all(struct run *r)
     progress_break(&r->pg);
     if (rc == 0) {
         struct salts have = {0};
-        void *conn = store_conn(dst, NULL, err);
-        if (!conn || read_salts(store_backend(dst), conn, &have, err) != 0) {
+        if (read_salts(dst, &have, err) != 0) {
             snprintf(msg, sizeof msg, "reading the target's salts: %s", err);
             rc = -1;
         } else if (r->want.pub && (!have.pub || !salts_equal(&have, &r->want))) {
             snprintf(msg, sizeof msg, "the target's stored salts are not %s", r->salts_from);
             rc = -1;
+        } else if (!r->want.pub && have.pub) {
+            snprintf(msg, sizeof msg, "the target stores salts, the source none");
+            rc = -1;
         }
         salts_clear(&have);
+    }
+    for (int t = 0; t < GRID_TABLES && rc == 0; t++) {
+        int64_t last = 0;
+        if (store_last_id(dst, (enum grid_table)t, &last, err) != STORE_OK) {
+            snprintf(msg, sizeof msg, "reading the target's largest ids: %s", err);
+            rc = -1;
+        } else if (last < r->src_last[t]) {
+            snprintf(msg, sizeof msg, "%s: the target would give id %lld again (the "
+                     "source has given up to %lld)", store_table_name((enum grid_table)t),
+                     (long long)last + 1, (long long)r->src_last[t]);
+            rc = -1;
+        }
     }
     store_close(dst);
     if (rc != 0) {
@@ -1185,7 +1116,7 @@ int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out
     }
     url_shown(from_url, r.from_shown, sizeof r.from_shown);
     url_shown(to_url, r.to_shown, sizeof r.to_shown);
-    if (same_database(from_url, to_url)) {
+    if (store_same_database(from_url, to_url)) {
         fail(&r, "--from and --to name the same database (%s): a migration needs a "
                  "separate target", r.to_shown);
         return 1;
@@ -1206,6 +1137,9 @@ int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out
             fprintf(r.out, "%s: %lld rows copied (largest id %lld)\n",
                     store_table_name((enum grid_table)t), (long long)r.copied[t],
                     (long long)r.max_id[t]);
+        fprintf(r.out, "ids given so far: public_grids %lld, secret_grids %lld (the "
+                "target goes on from there); deletion log: %lld entries\n",
+                (long long)r.src_last[0], (long long)r.src_last[1], (long long)r.deletions);
         fprintf(r.out, "salts: %s\n", r.salts_from);
         fprintf(r.out, "copied 2 tables, %lld rows in %.2f s (%.0f rows/s)\n",
                 (long long)total, secs, secs > 0 ? (double)total / secs : 0.0);
@@ -1214,6 +1148,10 @@ int migrate_run(const char *from_url, const char *to_url, int replace, FILE *out
     }
     if (r.src)
         store_close(r.src);
+    if (rc == 0 && !r.want.pub && r.copied[0] + r.copied[1] > 0 && progress)
+        fprintf(progress, "ipborg migrate: the target stores no hash-ID salts (the source has "
+                "none): set HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT to the old service's "
+                "salts before serving it\n");
     salts_clear(&r.want);
     return rc == 0 ? 0 : 1;
 }

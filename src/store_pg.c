@@ -88,7 +88,7 @@
  * COPY is open (copy_table >= 0) nothing else is sent on the connection -- run()
  * ends the COPY before any other statement; in_load is set exactly between a
  * successful load_begin and the matching load_end. */
-#include "store.h"
+#include "store_backend.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -156,6 +156,24 @@ enum stmt {
     S_META_PUT,
     S_STATS,            /* two slots */
     S_STATS_SECRET_,
+    S_GET_U,            /* the _U statements: two slots each; with ipborg_undated */
+    S_GET_U_SECRET_,
+    S_DECLARE_U,
+    S_DECLARE_U_SECRET_,
+    S_STATS_U,
+    S_STATS_U_SECRET_,
+    S_SEQ_LAST,         /* two slots */
+    S_SEQ_LAST_SECRET_,
+    S_DEL_MAX,          /* two slots */
+    S_DEL_MAX_SECRET_,
+    S_CREATE_UNDATED,
+    S_UNDATED_PRESENT,
+    S_UNDATED_INSERT,
+    S_LOG_SCAN,
+    S_LOG_LOAD,
+    S_LOAD_CLEAR_LOG,
+    S_LOAD_CLEAR_UNDATED,
+    S_LOAD_CLEAR_SALTS,
     N_STMT
 };
 
@@ -167,6 +185,29 @@ enum stmt {
     "id, ipb_version, python_version::text, grid_data::text, code_cells::text, " \
     "ipb_class, secret, "                                                      \
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* RECORD_COLUMNS where ipborg_undated exists: created_at is NULL for a row in
+ * one of its runs (a row loaded without a posted date; the column is NOT
+ * NULL, so the load stored its own time there). */
+#define UNDATED_TEST(T)                                                        \
+    "EXISTS (SELECT 1 FROM public.ipborg_undated u WHERE u.tbl = '" T "'"       \
+    " AND " T ".id BETWEEN u.lo AND u.hi)"
+#define RECORD_COLUMNS_U(T)                                                    \
+    "id, ipb_version, python_version::text, grid_data::text, code_cells::text, " \
+    "ipb_class, secret, CASE WHEN " UNDATED_TEST(T) " THEN NULL ELSE "           \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+#define STATS_U(T)                                                             \
+    "SELECT count(*), coalesce(sum(coalesce(octet_length(ipb_version), 0)"      \
+    " + coalesce(octet_length(python_version::text), 0)"                        \
+    " + coalesce(octet_length(grid_data::text), 0)"                             \
+    " + coalesce(octet_length(code_cells::text), 0)"                            \
+    " + coalesce(octet_length(ipb_class), 0)), 0),"                             \
+    " count(*) FILTER (WHERE und),"                                             \
+    " to_char(min(created_at) FILTER (WHERE NOT und) AT TIME ZONE 'UTC',"       \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"                                   \
+    " to_char(max(created_at) FILTER (WHERE NOT und) AT TIME ZONE 'UTC',"       \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"                                    \
+    " FROM (SELECT " T ".*, " UNDATED_TEST(T) " AS und FROM public." T ") x"
 
 /* Only where the server knows lz4 (PostgreSQL >= 14 built --with-lz4): then the
  * statement cannot fail, and elsewhere it does nothing. */
@@ -190,17 +231,20 @@ static const char *const sql[N_STMT] = {
     PER_TABLE(S_COUNT, "SELECT count(*), coalesce(max(id), 0) FROM public.", ""),
     PER_TABLE(S_MAXID, "SELECT coalesce(max(id), 0) FROM public.", ""),
     PER_TABLE(S_EXISTS, "SELECT 1 FROM public.", " WHERE id = $1::bigint"),
-    PER_TABLE(S_NTH, "SELECT id FROM public.", " ORDER BY id OFFSET $1::bigint LIMIT 1"),
+    PER_TABLE(S_NTH, "SELECT id FROM public.", " WHERE id > 0 ORDER BY id OFFSET $1::bigint LIMIT 1"),
     PER_TABLE(S_DEL, "DELETE FROM public.", " WHERE id = $1::bigint"),
     PER_TABLE(S_DECLARE, "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
               RECORD_COLUMNS " FROM public.", " ORDER BY id"),
     PER_TABLE(S_COPY, "COPY public.",
               " (id, ipb_version, python_version, grid_data, code_cells, ipb_class,"
               " created_at, secret) FROM STDIN"),
-    [S_SETVAL] = "SELECT setval('public.public_grids_id_seq', coalesce(max(id), 1),"
-                 " max(id) IS NOT NULL) FROM public.public_grids",
-    [S_SETVAL + 1] = "SELECT setval('public.secret_grids_id_seq', coalesce(max(id), 1),"
-                     " max(id) IS NOT NULL) FROM public.secret_grids",
+    /* $1: the load's high-water mark (load_last_id), 0 when none. */
+    [S_SETVAL] = "SELECT setval('public.public_grids_id_seq',"
+                 " greatest(coalesce(max(id), 0), $1::bigint, 1),"
+                 " greatest(coalesce(max(id), 0), $1::bigint) > 0) FROM public.public_grids",
+    [S_SETVAL + 1] = "SELECT setval('public.secret_grids_id_seq',"
+                     " greatest(coalesce(max(id), 0), $1::bigint, 1),"
+                     " greatest(coalesce(max(id), 0), $1::bigint) > 0) FROM public.secret_grids",
     PER_TABLE(S_CREATE, "CREATE TABLE IF NOT EXISTS public.", TABLE_COLUMNS),
     [S_META_GET] = "SELECT value FROM public.ipborg_meta WHERE key = $1",
     [S_META_SET] = "INSERT INTO public.ipborg_meta (key, value) VALUES ($1, $2)"
@@ -214,7 +258,8 @@ static const char *const sql[N_STMT] = {
     [S_SCHEMA_PRESENT] = "SELECT to_regclass('public.public_grids') IS NOT NULL"
                          " AND to_regclass('public.secret_grids') IS NOT NULL"
                          " AND to_regclass('public.ipborg_meta') IS NOT NULL"
-                         " AND to_regclass('public.ipborg_deleted') IS NOT NULL",
+                         " AND to_regclass('public.ipborg_deleted') IS NOT NULL"
+                         " AND to_regclass('public.ipborg_undated') IS NOT NULL",
     [S_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
     [S_BEGIN] = "BEGIN",
     [S_BEGIN_SCAN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -258,6 +303,35 @@ static const char *const sql[N_STMT] = {
               " to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
               " to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
               " FROM public.", ""),
+    [S_GET_U] = "SELECT " RECORD_COLUMNS_U("public_grids") " FROM public.public_grids"
+                " WHERE id = $1::bigint",
+    [S_GET_U + 1] = "SELECT " RECORD_COLUMNS_U("secret_grids") " FROM public.secret_grids"
+                    " WHERE id = $1::bigint",
+    [S_DECLARE_U] = "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
+                    RECORD_COLUMNS_U("public_grids") " FROM public.public_grids ORDER BY id",
+    [S_DECLARE_U + 1] = "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
+                        RECORD_COLUMNS_U("secret_grids") " FROM public.secret_grids ORDER BY id",
+    [S_STATS_U] = STATS_U("public_grids"),
+    [S_STATS_U + 1] = STATS_U("secret_grids"),
+    PER_TABLE(S_SEQ_LAST, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.",
+              "_id_seq"),
+    PER_TABLE(S_DEL_MAX, "SELECT coalesce(max(id), 0) FROM public.ipborg_deleted WHERE tbl = '",
+              "'"),
+    [S_CREATE_UNDATED] = "CREATE TABLE IF NOT EXISTS public.ipborg_undated"
+                         " (tbl TEXT NOT NULL, lo BIGINT NOT NULL, hi BIGINT NOT NULL,"
+                         " PRIMARY KEY (tbl, lo))",
+    [S_UNDATED_PRESENT] = "SELECT to_regclass('public.ipborg_undated') IS NOT NULL",
+    [S_UNDATED_INSERT] = "INSERT INTO public.ipborg_undated (tbl, lo, hi)"
+                         " VALUES ($1, $2::bigint, $3::bigint)",
+    [S_LOG_SCAN] = "SELECT seq, tbl, id, to_char(deleted_at AT TIME ZONE 'UTC',"
+                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.ipborg_deleted ORDER BY seq",
+    [S_LOG_LOAD] = "INSERT INTO public.ipborg_deleted (seq, tbl, id, deleted_at)"
+                   " SELECT coalesce(max(seq), 0) + 1, $1, $2::bigint,"
+                   " coalesce($3::timestamptz, now()) FROM public.ipborg_deleted",
+    [S_LOAD_CLEAR_LOG] = "DELETE FROM public.ipborg_deleted",
+    [S_LOAD_CLEAR_UNDATED] = "DELETE FROM public.ipborg_undated",
+    [S_LOAD_CLEAR_SALTS] = "DELETE FROM public.ipborg_meta WHERE key IN ('"
+                           META_PUBLIC_SALT "', '" META_SECRET_SALT "')",
 };
 
 /* --- a connection ---------------------------------------------------------------- */
@@ -273,6 +347,16 @@ struct pg_conn {
     char *load_now;             /* the transaction's now(), for rows without created_at */
     int copy_table;             /* table of the open COPY, or -1 */
     struct buf copy;            /* COPY data not yet sent */
+    int64_t load_last[GRID_TABLES];   /* load_last_id's marks */
+    /* Rows loaded without created_at, as runs of consecutive loaded rows
+     * per table (one run for a whole old file); written to ipborg_undated by
+     * load_end. */
+    struct undated_run { int t; int64_t lo, hi; } *runs;
+    size_t n_runs, cap_runs;
+    int run_open[GRID_TABLES];  /* the table's previous loaded row was undated */
+    size_t run_at[GRID_TABLES]; /* ... and is in runs[run_at[t]] */
+    int64_t load_max[GRID_TABLES], n_load[GRID_TABLES];   /* largest id, rows loaded */
+    int has_undated;            /* ipborg_undated exists: the _U statements */
 };
 
 /* --- errors ----------------------------------------------------------------------- */
@@ -454,7 +538,7 @@ static int ensure_schema(struct pg_conn *c, char *err)
         return STORE_OK;
     static const enum stmt steps[] = {S_BEGIN, S_SCHEMA_LOCK, S_CREATE + GRID_PUBLIC,
                                       S_CREATE + GRID_SECRET, S_CREATE_META,
-                                      S_CREATE_DELETED, S_COMMIT};
+                                      S_CREATE_DELETED, S_CREATE_UNDATED, S_COMMIT};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         rc = run(c, steps[i], 0, NULL, NULL, err);
         if (rc != STORE_OK) {
@@ -473,6 +557,7 @@ static void pg_disconnect(void *conn)
         return;
     PQfinish(c->pg);
     free(c->load_now);
+    free(c->runs);
     buf_free(&c->copy);
     free(c);
 }
@@ -529,6 +614,11 @@ static int pg_connect(struct store *st, int flags, void **conn, char *err)
             rc = run(c, setup[i], 0, NULL, NULL, err);
     if (rc == STORE_OK && !c->readonly)
         rc = ensure_schema(c, err);
+    PGresult *res = NULL;
+    if (rc == STORE_OK && (rc = run(c, S_UNDATED_PRESENT, 0, NULL, &res, err)) == STORE_OK) {
+        c->has_undated = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+    }
     if (rc != STORE_OK) {
         pg_disconnect(c);
         return rc;
@@ -591,7 +681,7 @@ static int pg_get(void *conn, enum grid_table t, int64_t id, struct grid_record 
 {
     struct pg_conn *c = conn;
     PGresult *res;
-    int rc = run_id(c, S_GET + t, id, &res, err);
+    int rc = run_id(c, (c->has_undated ? S_GET_U : S_GET) + t, id, &res, err);
     if (rc != STORE_OK)
         return rc;
     if (PQntuples(res) == 0) {
@@ -856,7 +946,8 @@ static int pg_stats(void *conn, enum grid_table t, struct store_stats *out, char
 {
     struct pg_conn *c = conn;
     /* Prepared outside the transaction: a failed prepare would abort it. */
-    int rc = prepare(c, S_STATS + t, err);
+    enum stmt q = (c->has_undated ? S_STATS_U : S_STATS) + t;
+    int rc = prepare(c, q, err);
     if (rc == STORE_NOT_FOUND)
         return STORE_OK;   /* read-only, no such table: no rows */
     if (rc != STORE_OK)
@@ -870,7 +961,7 @@ static int pg_stats(void *conn, enum grid_table t, struct store_stats *out, char
     PGresult *res = NULL;
     rc = run(c, S_LOAD_NO_STATEMENT_TIMEOUT, 0, NULL, NULL, err);
     if (rc == STORE_OK)
-        rc = run(c, S_STATS + t, 0, NULL, &res, err);
+        rc = run(c, q, 0, NULL, &res, err);
     if (rc == STORE_OK && PQntuples(res) == 1) {
         out->rows = value_i64(res, 0, 0);
         out->bytes = value_i64(res, 0, 1);
@@ -945,7 +1036,8 @@ static int pg_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, c
 {
     struct pg_conn *c = conn;
     /* Prepared outside the transaction: a failed prepare would abort it. */
-    int rc = prepare(c, S_DECLARE + t, err);
+    enum stmt declare = (c->has_undated ? S_DECLARE_U : S_DECLARE) + t;
+    int rc = prepare(c, declare, err);
     if (rc == STORE_NOT_FOUND)
         return STORE_OK;   /* read-only, no such table: no rows */
     if (rc != STORE_OK)
@@ -953,7 +1045,7 @@ static int pg_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, c
     int own = !c->in_load;   /* inside a load: scan within its transaction */
     if (own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
         return rc;
-    rc = run(c, S_DECLARE + t, 0, NULL, NULL, err);
+    rc = run(c, declare, 0, NULL, NULL, err);
     if (rc == STORE_OK) {
         rc = scan_rows(c, t, fn, ctx, err);
         if (rc == STORE_OK)
@@ -1048,10 +1140,18 @@ static int pg_load_begin(void *conn, int replace, char *err)
     c->load_failed = 0;
     c->load_err[0] = '\0';
     c->copy_table = -1;
+    c->n_runs = 0;
+    for (int t = 0; t < GRID_TABLES; t++) {
+        c->load_last[t] = 0;
+        c->run_open[t] = 0;
+        c->load_max[t] = c->n_load[t] = 0;
+    }
 
     static const enum stmt fresh[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
                                       S_LOAD_DROP_TABLES, S_LOAD_DROP_SEQUENCES,
-                                      S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET};
+                                      S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET,
+                                      S_LOAD_CLEAR_LOG, S_LOAD_CLEAR_UNDATED,
+                                      S_LOAD_CLEAR_SALTS};
     static const enum stmt check[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
                                       S_LOAD_LOCK};
     const enum stmt *steps = replace ? fresh : check;
@@ -1116,6 +1216,35 @@ static int pg_load_row(void *conn, enum grid_table t, const struct grid_record *
             return rc;
         c->copy_table = (int)t;
     }
+    /* A run grows while undated rows come in increasing id order with no
+     * other row of the table in between or above; anything else starts a
+     * new run, so a run never covers a dated row, whatever the order. */
+    int extend = c->run_open[t] && rec->id > c->runs[c->run_at[t]].hi &&
+                 c->runs[c->run_at[t]].hi == c->load_max[t];
+    if (c->n_load[t] == 0 || rec->id > c->load_max[t])
+        c->load_max[t] = rec->id;
+    c->n_load[t]++;
+    if (!rec->created_at) {
+        if (extend) {
+            c->runs[c->run_at[t]].hi = rec->id;
+        } else {
+            if (c->n_runs == c->cap_runs) {
+                size_t cap = c->cap_runs ? 2 * c->cap_runs : 8;
+                struct undated_run *r = realloc(c->runs, cap * sizeof *r);
+                if (!r) {
+                    c->load_failed = 1;
+                    return out_of_memory(err);
+                }
+                c->runs = r;
+                c->cap_runs = cap;
+            }
+            c->run_at[t] = c->n_runs;
+            c->runs[c->n_runs++] = (struct undated_run){(int)t, rec->id, rec->id};
+            c->run_open[t] = 1;
+        }
+    } else {
+        c->run_open[t] = 0;
+    }
     struct buf *b = &c->copy;
     buf_printf(b, "%" PRId64 "\t", rec->id);
     const char *fields[] = {rec->ipb_version, rec->python_version, rec->grid_data,
@@ -1146,12 +1275,22 @@ static int pg_load_end(void *conn, int commit, char *err)
         rc = STORE_ERROR;
     }
     if (commit && rc == STORE_OK) {
-        static const enum stmt steps[] = {S_SETVAL + GRID_PUBLIC, S_SETVAL + GRID_SECRET,
-                                          S_COMMIT};
-        for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == STORE_OK; i++)
-            rc = run(c, steps[i], 0, NULL, NULL, err);   /* the first ends the COPY */
+        /* The first statement ends the COPY. */
+        for (size_t i = 0; i < c->n_runs && rc == STORE_OK; i++) {
+            char lo[32], hi[32];
+            snprintf(lo, sizeof lo, "%" PRId64, c->runs[i].lo);
+            snprintf(hi, sizeof hi, "%" PRId64, c->runs[i].hi);
+            const char *params[3] = {store_table_name((enum grid_table)c->runs[i].t), lo, hi};
+            rc = run(c, S_UNDATED_INSERT, 3, params, NULL, err);
+        }
+        for (int t = 0; t < GRID_TABLES && rc == STORE_OK; t++)
+            rc = run_id(c, S_SETVAL + t, c->load_last[t], NULL, err);
         if (rc == STORE_OK)
+            rc = run(c, S_COMMIT, 0, NULL, NULL, err);
+        if (rc == STORE_OK) {
+            c->has_undated = 1;
             goto done;
+        }
         commit = 0;
     }
     if (c->copy_table >= 0)
@@ -1171,12 +1310,132 @@ static int pg_load_end(void *conn, int commit, char *err)
     }   /* a rollback asked for on a lost connection: the server rolled back */
 done:
     c->in_load = 0;
+    c->n_runs = 0;
     c->load_failed = 0;
     c->copy_table = -1;
     free(c->load_now);
     c->load_now = NULL;
     buf_free(&c->copy);
     return rc;
+}
+
+/* --- moving a store: high-water marks, the deletion log -------------------------------- */
+
+/* The libpq parts of a URL that name a database: host, port, dbname, user
+ * (empty: libpq's default). */
+static void pg_identity(const char *url, char *out, size_t n)
+{
+    static const char *const keys[] = {"host", "hostaddr", "port", "dbname", "user"};
+    char *e = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &e);
+    PQfreemem(e);
+    out[0] = '\0';
+    if (!opts) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *val = "";
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, keys[k]) == 0 && o->val)
+                val = o->val;
+        if (!*val && strcmp(keys[k], "port") == 0)
+            val = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
+        int w = snprintf(out + used, n - used, "%s=%s\n", keys[k], val);
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+    PQconninfoFree(opts);
+}
+
+static int pg_same_database(const char *a, const char *b)
+{
+    char ia[1024], ib[1024];
+    pg_identity(a, ia, sizeof ia);
+    pg_identity(b, ib, sizeof ib);
+    return strcmp(ia, ib) == 0;
+}
+
+/* max(the sequence's last value, max(id), the largest deleted id). A table,
+ * sequence or log that does not exist (read-only) counts 0. */
+static int pg_last_id(void *conn, enum grid_table t, int64_t *last_id, char *err)
+{
+    struct pg_conn *c = conn;
+    const enum stmt qs[] = {S_MAXID + t, S_SEQ_LAST + t, S_DEL_MAX + t};
+    *last_id = 0;
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        PGresult *res;
+        int rc = run(c, qs[i], 0, NULL, &res, err);
+        if (rc == STORE_NOT_FOUND)
+            continue;
+        if (rc != STORE_OK)
+            return rc;
+        if (PQntuples(res) > 0 && value_i64(res, 0, 0) > *last_id)
+            *last_id = value_i64(res, 0, 0);
+        PQclear(res);
+    }
+    return STORE_OK;
+}
+
+static int pg_log_scan(void *conn, store_log_fn fn, void *ctx, char *err)
+{
+    struct pg_conn *c = conn;
+    PGresult *res;
+    int rc = run(c, S_LOG_SCAN, 0, NULL, &res, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && rc == STORE_OK; i++) {
+        const char *tbl = PQgetvalue(res, i, 1);
+        struct store_deletion d = {.seq = value_i64(res, i, 0), .id = value_i64(res, i, 2),
+                                   .deleted_at = value_or_null(res, i, 3)};
+        if (strcmp(tbl, "public_grids") == 0)
+            d.table = GRID_PUBLIC;
+        else if (strcmp(tbl, "secret_grids") == 0)
+            d.table = GRID_SECRET;
+        else {
+            store_errf(err, "PostgreSQL: the deletion log names a table '%.40s'", tbl);
+            rc = STORE_ERROR;
+            break;
+        }
+        if (err)
+            err[0] = '\0';
+        if (fn(ctx, &d, err) != 0) {
+            if (err && !err[0])
+                store_errf(err, "reading the deletion log stopped at seq %" PRId64, d.seq);
+            rc = STORE_ERROR;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_load_deletion(void *conn, const struct store_deletion *d, char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_deletion without load_begin");
+        return STORE_ERROR;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%" PRId64, d->id);
+    const char *params[3] = {store_table_name(d->table), id, d->deleted_at};
+    return run(c, S_LOG_LOAD, 3, params, NULL, err);
+}
+
+static int pg_load_last_id(void *conn, enum grid_table t, int64_t last_id, char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_last_id without load_begin");
+        return STORE_ERROR;
+    }
+    if (last_id > c->load_last[t])
+        c->load_last[t] = last_id;
+    return STORE_OK;
 }
 
 const struct store_ops store_pg_ops = {
@@ -1201,4 +1460,9 @@ const struct store_ops store_pg_ops = {
     .load_row = pg_load_row,
     .load_end = pg_load_end,
     .stats = pg_stats,
+    .same_database = pg_same_database,
+    .last_id = pg_last_id,
+    .log_scan = pg_log_scan,
+    .load_deletion = pg_load_deletion,
+    .load_last_id = pg_load_last_id,
 };

@@ -85,7 +85,7 @@
  * are STORE_UNAVAILABLE, as store.h defines it; everything else is STORE_ERROR.
  * Every statement is reset right after use, so no read transaction stays open
  * between calls (which would pin an old snapshot and starve WAL checkpoints). */
-#include "store.h"
+#include "store_backend.h"
 #include "buf.h"
 
 #include <pthread.h>
@@ -94,6 +94,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ enum stmt_kind {
     S_META_PUT, S_STATS,
     S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
     S_EXISTS_IDX,
+    S_LOG_LOAD,
     S_KINDS
 };
 
@@ -128,7 +130,7 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_COUNT] = "SELECT count(*), coalesce(max(id), 0) FROM $T",
     [S_MAX] = "SELECT coalesce(max(id), 0) FROM $T",
     [S_EXISTS] = "SELECT 1 FROM $T WHERE id = ?1",
-    [S_NTH] = "SELECT id FROM $T ORDER BY id LIMIT 1 OFFSET ?1",
+    [S_NTH] = "SELECT id FROM $T WHERE id > 0 ORDER BY id LIMIT 1 OFFSET ?1",
     [S_DEL] = "DELETE FROM $T WHERE id = ?1",
     [S_NEXT_ID] = "SELECT max(coalesce((SELECT last_id FROM ipborg_seq WHERE name = '$T'), 0), "
                   "coalesce((SELECT max(id) FROM $T), 0)) + 1",
@@ -170,6 +172,7 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_RELEASE] = "RELEASE ipborg_put",
     [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
     [S_EXISTS_IDX] = "SELECT 1 FROM $T INDEXED BY ipborg_$T_id WHERE id = ?1",
+    [S_LOG_LOAD] = "INSERT INTO ipborg_deleted(tbl, id, deleted_at) VALUES('$T', ?1, ?2)",
 };
 
 #define GRID_COLUMNS_SQL                                                           \
@@ -188,6 +191,7 @@ struct sconn {
     int has_id_index[GRID_TABLES];     /* ipborg_$T_id is there (exists uses it) */
     int loading;                       /* between load_begin and load_end */
     long long saved_cache_size;        /* PRAGMA cache_size before load_begin */
+    int64_t load_last[GRID_TABLES];    /* load_last_id's marks, for load_end */
     struct committer *gc;              /* group commit of puts (read-write only) */
     sqlite3_stmt *stmts[S_KINDS][GRID_TABLES];
 };
@@ -1253,6 +1257,7 @@ static int sqlite_load_begin(void *conn, int replace, char *err)
         return status;
     c->saved_cache_size = cache;
     c->loading = 1;
+    c->load_last[GRID_PUBLIC] = c->load_last[GRID_SECRET] = 0;
     /* A large cache keeps the whole load in memory until COMMIT instead of
      * spilling pages to the WAL as it goes; COMMIT still syncs (FULL). */
     char sql[64];
@@ -1279,7 +1284,10 @@ static int sqlite_load_begin(void *conn, int replace, char *err)
                           "CREATE TABLE public_grids" GRID_COLUMNS_SQL ";"
                           "CREATE TABLE secret_grids" GRID_COLUMNS_SQL ";"
                           ID_INDEXES_SQL
-                          "DELETE FROM ipborg_seq;",
+                          "DELETE FROM ipborg_seq;"
+                          "DELETE FROM ipborg_deleted;"
+                          "DELETE FROM ipborg_meta WHERE key IN ('" META_PUBLIC_SALT "', '"
+                          META_SECRET_SALT "');",
                           err, "cannot recreate the grid tables");
     if (status != STORE_OK) {
         tx_rollback(c);
@@ -1328,15 +1336,136 @@ static int sqlite_load_end(void *conn, int commit, char *err)
                        "after an error", c->path);
             status = STORE_ERROR;
         }
-        for (int t = 0; t < GRID_TABLES && status == STORE_OK; t++)
+        for (int t = 0; t < GRID_TABLES && status == STORE_OK; t++) {
             status = run_kind(c, S_SEQ_SET, (enum grid_table)t, err,
                               "cannot set the id sequence");
+            sqlite3_stmt *raise = NULL;
+            if (status == STORE_OK && c->load_last[t] > 0 &&
+                (raise = stmt_get(c, S_SEQ_RAISE, (enum grid_table)t, &status, err))) {
+                sqlite3_bind_int64(raise, 1, c->load_last[t]);
+                status = run(c, raise, err, "cannot raise the id sequence");
+            }
+        }
         if (status == STORE_OK)
             status = run_kind(c, S_COMMIT, GRID_PUBLIC, err, "cannot commit the load");
     }
     tx_rollback(c);      /* no-op after a successful COMMIT */
     load_finish(c);
     return status;
+}
+
+/* --- moving a store: high-water marks, the deletion log -------------------------------- */
+
+static int sqlite_same_database(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+/* max(ipborg_seq's mark, max(id), the largest deleted id) of table t; an old
+ * file opened read-only may lack ipborg_seq and ipborg_deleted. */
+static int sqlite_last_id(void *conn, enum grid_table t, int64_t *last_id, char *err)
+{
+    struct sconn *c = conn;
+    const char *name = store_table_name(t);
+    int has_seq = 1, has_log = 1, rc = STORE_OK;
+    if (c->readonly && ((rc = table_exists(c, "ipborg_seq", &has_seq, err)) != STORE_OK ||
+                        (rc = table_exists(c, "ipborg_deleted", &has_log, err)) != STORE_OK))
+        return rc;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT max(coalesce((SELECT max(id) FROM %s), 0), %s, %s)", name,
+             has_seq ? "coalesce((SELECT last_id FROM ipborg_seq WHERE name = ?), 0)" : "0",
+             has_log ? "coalesce((SELECT max(id) FROM ipborg_deleted WHERE tbl = ?), 0)"
+                     : "0");
+    sqlite3_stmt *s = NULL;
+    int r = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+    if (r == SQLITE_OK) {
+        for (int i = 1; i <= sqlite3_bind_parameter_count(s); i++)
+            sqlite3_bind_text(s, i, name, -1, SQLITE_STATIC);
+        r = sqlite3_step(s);
+    }
+    if (r == SQLITE_ROW) {
+        *last_id = sqlite3_column_int64(s, 0);
+        rc = STORE_OK;
+    } else {
+        rc = fail(c, r, err, "cannot read the largest id ever given in %s", name);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sqlite_log_scan(void *conn, store_log_fn fn, void *ctx, char *err)
+{
+    struct sconn *c = conn;
+    int there = 1;
+    int rc = c->readonly ? table_exists(c, "ipborg_deleted", &there, err) : STORE_OK;
+    if (rc != STORE_OK || !there)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    int r = sqlite3_prepare_v2(c->db, "SELECT seq, tbl, id, deleted_at FROM ipborg_deleted "
+                               "ORDER BY seq", -1, &s, NULL);
+    if (r != SQLITE_OK)
+        rc = fail(c, r, err, "cannot read the deletion log");
+    while (rc == STORE_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *tbl = (const char *)sqlite3_column_text(s, 1);
+        struct store_deletion d = {.seq = sqlite3_column_int64(s, 0),
+                                   .id = sqlite3_column_int64(s, 2),
+                                   .deleted_at = (const char *)sqlite3_column_text(s, 3)};
+        if (tbl && strcmp(tbl, "secret_grids") == 0)
+            d.table = GRID_SECRET;
+        else if (tbl && strcmp(tbl, "public_grids") == 0)
+            d.table = GRID_PUBLIC;
+        else {
+            store_errf(err, "sqlite database '%s': the deletion log names a table '%.40s'",
+                       c->path, tbl ? tbl : "(null)");
+            rc = STORE_ERROR;
+            break;
+        }
+        if (err)
+            err[0] = '\0';
+        if (fn(ctx, &d, err) != 0) {
+            if (err && !err[0])
+                store_errf(err, "reading the deletion log stopped at seq %lld",
+                           (long long)d.seq);
+            rc = STORE_ERROR;
+        }
+    }
+    if (rc == STORE_OK && r != SQLITE_DONE)
+        rc = fail(c, r, err, "cannot read the deletion log");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sqlite_load_deletion(void *conn, const struct store_deletion *d, char *err)
+{
+    struct sconn *c = conn;
+    if (!c->loading) {
+        store_errf(err, "sqlite database '%s': load_deletion outside a load", c->path);
+        return STORE_ERROR;
+    }
+    int status = STORE_OK;
+    sqlite3_stmt *s = stmt_get(c, S_LOG_LOAD, d->table, &status, err);
+    if (!s)
+        return status;
+    sqlite3_bind_int64(s, 1, d->id);
+    sqlite3_bind_text(s, 2, d->deleted_at, -1, SQLITE_STATIC);
+    status = run(c, s, err, "cannot load the deletion log");
+    sqlite3_clear_bindings(s);
+    return status;
+}
+
+static int sqlite_load_last_id(void *conn, enum grid_table t, int64_t last_id, char *err)
+{
+    struct sconn *c = conn;
+    if (!c->loading) {
+        store_errf(err, "sqlite database '%s': load_last_id outside a load", c->path);
+        return STORE_ERROR;
+    }
+    if (last_id > c->load_last[t])
+        c->load_last[t] = last_id;
+    return STORE_OK;
 }
 
 const struct store_ops store_sqlite_ops = {
@@ -1361,4 +1490,9 @@ const struct store_ops store_sqlite_ops = {
     .load_row = sqlite_load_row,
     .load_end = sqlite_load_end,
     .stats = sqlite_stats,
+    .same_database = sqlite_same_database,
+    .last_id = sqlite_last_id,
+    .log_scan = sqlite_log_scan,
+    .load_deletion = sqlite_load_deletion,
+    .load_last_id = sqlite_load_last_id,
 };

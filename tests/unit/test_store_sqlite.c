@@ -5,6 +5,7 @@
  * and the deletion log (written with each delete, followed by watch_next). */
 #include "unit.h"
 #include "store.h"
+#include "store_backend.h"
 
 #include <dirent.h>
 #include <jansson.h>
