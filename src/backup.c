@@ -1106,7 +1106,7 @@ int backup_stats(const char *db_url, FILE *out, FILE *msgs)
                 (long long)s[t].rows, (long long)s[t].bytes);
         print_time(out, "oldest", s[t].oldest);
         print_time(out, "newest", s[t].newest);
-        fprintf(out, ", without created_at %lld\n", (long long)s[t].undated);
+        fprintf(out, ", undated %lld\n", (long long)s[t].undated);
     }
     fprintf(out, "total: grids %lld, bytes %lld\n", (long long)(s[0].rows + s[1].rows),
             (long long)(s[0].bytes + s[1].bytes));

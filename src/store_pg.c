@@ -89,6 +89,7 @@
  * ends the COPY before any other statement; in_load is set exactly between a
  * successful load_begin and the matching load_end. */
 #include "store_backend.h"
+#include "redact.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -562,6 +563,46 @@ static void pg_disconnect(void *conn)
     free(c);
 }
 
+/* 1 if the n bytes at tok lie in the password of url: its user information
+ * (between "://" and the last '@' before the host) or a password= value. */
+static int in_password(const char *url, const char *tok, size_t n)
+{
+    const char *auth = strstr(url, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = memrchr(auth, '@', alen);
+        if (at && memmem(auth, (size_t)(at - auth), tok, n))
+            return 1;
+    }
+    for (const char *p = url; (p = strstr(p, "password=")) != NULL; p++) {
+        const char *v = p + strlen("password=");
+        if (memmem(v, strcspn(v, "&"), tok, n))
+            return 1;
+    }
+    return 0;
+}
+
+/* libpq's message for a URL it cannot parse quotes the bad part, which may be
+ * a password with a bad %-escape: such a quoted part becomes ***. In place. */
+static void hide_quoted_secrets(char *msg, const char *url)
+{
+    for (char *q = strchr(msg, '"'); q; q = strchr(q, '"')) {
+        char *end = strchr(q + 1, '"');
+        if (!end)
+            break;
+        size_t n = (size_t)(end - q - 1);
+        if (n > 0 && in_password(url, q + 1, n) && n >= strlen(REDACTED)) {
+            memcpy(q + 1, REDACTED, strlen(REDACTED));
+            memmove(q + 1 + strlen(REDACTED), end, strlen(end) + 1);
+            end = q + 1 + strlen(REDACTED);
+        } else if (n > 0 && in_password(url, q + 1, n)) {
+            memset(q + 1, '*', n);
+        }
+        q = end + 1;
+    }
+}
+
 static int pg_connect(struct store *st, int flags, void **conn, char *err)
 {
     const char *url = store_target(st);
@@ -571,6 +612,8 @@ static int pg_connect(struct store *st, int flags, void **conn, char *err)
     PQconninfoOption *opts = PQconninfoParse(url, &perr);
     if (!opts) {
         char line[STORE_ERRLEN] = "";
+        if (perr)
+            hide_quoted_secrets(perr, url);
         err_append(line, perr ? perr : "out of memory");
         store_errf(err, "invalid PostgreSQL URL: %s", line);
         PQfreemem(perr);
