@@ -5,6 +5,7 @@ in its environment, refusals that leave the target as it was, stats against the
 data, and memory that does not grow with the number of lines."""
 import datetime
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -216,6 +217,35 @@ def hash_mismatch_refused(backend):
     eq(lines(export(target)), [{"ipborg_export": 1, "salts": None,
                                 "last_ids": {"public_grids": 0, "secret_grids": 0}}],
        "target empty")
+
+
+@test
+def deleted_grid_url_not_reused_after_export_import(backend):
+    from test_migrate import check_deleted_stay_gone, source_with_deletions
+    for target in ("sqlite", "postgres"):
+        src, pub, sec = source_with_deletions(backend)
+        data = export(src)
+        ok(b'"deleted":"public_grids"' in data and b'"last_ids":{"public_grids":3,' in data,
+           "the deletion log and the ids given are in the file")
+        dst = fresh_db(target)
+        import_(dst, data)
+        eq(export(dst), data, "%s -> %s: same bytes" % (backend, target))
+        check_deleted_stay_gone(dst, pub, sec, "export %s | import %s" % (backend, target))
+
+
+@test
+def import_refuses_impossible_dates(backend):
+    data = export(posted_db(2))
+    rows = data.split(b"\n")
+    for bad in (b"2024-13-45T99:99:99Z", b"2023-02-29T10:00:00Z", b"2024-04-31T00:00:00Z",
+                b"2024-01-01T24:00:00Z"):
+        target = fresh_db(backend)
+        bad_rows = list(rows)
+        bad_rows[2] = re.sub(rb'"created_at":"[^"]*"', b'"created_at":"' + bad + b'"',
+                             bad_rows[2])
+        msg = import_(target, b"\n".join(bad_rows), expect=1)
+        ok("line 3" in msg and "created_at" in msg, msg)
+        eq(len(lines(export(target))), 1, "nothing written")
 
 
 # --- stats ------------------------------------------------------------------------------

@@ -261,8 +261,8 @@ def deleted_grid_url_not_reused_after_migrate(backend):
         dst = fresh_db(target)
         r = migrate(src, dst)
         eq(r.returncode, 0, "migrate %s -> %s: %s" % (backend, target, r.stderr))
-        ok("deletion log: 2 entries" in r.stdout, r.stdout)
         check_deleted_stay_gone(dst, pub, sec, "%s -> %s" % (backend, target))
+        ok("deletion log: 2 entries" in r.stdout, r.stdout)
         # ... and a second move, from the copy, keeps it so.
         again = fresh_db(backend)
         r = migrate(dst, again)
