@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "admin.h"
-#include "backup.h"
+#include "export.h"
+#include "import.h"
+#include "stats.h"
 #include "config.h"
 #include "deletions.h"
 #include "handlers.h"
@@ -187,6 +189,81 @@ static int cmd_migrate(int argc, char **argv)
     return migrate_run(from, to, replace, stdout, stderr);
 }
 
+static const char *const backup_usages[] = {
+    "usage: ipborg export [--db-url URL] > grids.jsonl\n"
+    "\n"
+    "Writes every grid of both tables as JSON Lines: a header with the hash-ID\n"
+    "salts, then one line per grid (public_grids, then secret_grids, in id order).\n"
+    "The database is opened read-only. Salts: HASHIDS_PUBLIC_SALT and\n"
+    "HASHIDS_SECRET_SALT if set, else the stored ones. --db-url defaults to\n"
+    "DATABASE_URL, else " CONFIG_DEFAULT_DB_URL ".\n",
+
+    "usage: ipborg import [--db-url URL] [--replace] < grids.jsonl\n"
+    "\n"
+    "Loads a file made by ipborg export, ids kept, in one transaction, and stores\n"
+    "its salts, so every URL stays the same; then verifies the target against the\n"
+    "file. A target that already holds grids is refused unless --replace, which\n"
+    "drops its grids first. A bad line stops the import and nothing is written.\n"
+    "Restart servers on that database afterwards (they read the salts at start).\n",
+
+    "usage: ipborg stats [--db-url URL]\n"
+    "\n"
+    "Prints per table the number of grids, their size in bytes (stored text and\n"
+    "JSON columns), and the oldest and newest created_at (rows of the old service\n"
+    "have none). Read-only.\n",
+};
+
+/* `ipborg export|import|stats ARGS...`: argv[0] is the command name. */
+static int cmd_backup(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db-url", required_argument, 0, 'd'},
+        {"replace", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *cmd = argv[0];
+    int which = !strcmp(cmd, "export") ? 0 : !strcmp(cmd, "import") ? 1 : 2;
+    const char *url = NULL;
+    int replace = 0, o;
+    opterr = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': url = optarg; break;
+        case 'r':
+            if (which != 1) {
+                fprintf(stderr, "ipborg %s: unknown option '--replace' (see ipborg %s "
+                        "--help)\n", cmd, cmd);
+                return 2;
+            }
+            replace = 1;
+            break;
+        case 'h':
+            fputs(backup_usages[which], stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "ipborg %s: option %s needs a value\n", cmd, argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "ipborg %s: unknown option '%s' (see ipborg %s --help)\n", cmd,
+                    argv[optind - 1], cmd);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ipborg %s: unexpected argument '%s' (see ipborg %s --help)\n", cmd,
+                argv[optind], cmd);
+        return 2;
+    }
+    url = config_db_url(url);
+    if (which == 0)
+        return export_run(url, stdout, stderr);
+    if (which == 1)
+        return import_run(url, replace, stdin, stdout, stderr);
+    return stats_run(url, stdout, stderr);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -205,7 +282,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "delete"))
         return admin_delete_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "export") || !strcmp(cmd, "import") || !strcmp(cmd, "stats"))
-        return backup_command(argc - 1, argv + 1);
+        return cmd_backup(argc - 1, argv + 1);
     fprintf(stderr, "ipborg: unknown command '%s' (see ipborg --help)\n", cmd);
     return 2;
 }

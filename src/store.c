@@ -431,9 +431,66 @@ int store_stats(struct store *st, enum grid_table t, struct store_stats *out, ch
     WITH_CONN(st, err, st->ops->stats(conn, t, out, err));
 }
 
-int store_scan(struct store *st, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+struct store_cursor {
+    struct store *st;
+    void *bc;                   /* the backend's cursor */
+    struct grid_record rec;     /* the current row; strings the backend's */
+    int lost;                   /* the connection went away: reset at close */
+};
+
+int store_cursor_open(struct store *st, enum grid_table t, struct store_cursor **out,
+                      char *err)
 {
-    WITH_CONN(st, err, st->ops->scan(conn, t, fn, ctx, err));
+    *out = NULL;
+    int status = STORE_OK;
+    void *conn = store_conn(st, &status, err);
+    if (!conn) {
+        if (err)
+            redact_inplace(err, STORE_ERRLEN);
+        return status;
+    }
+    struct store_cursor *c = calloc(1, sizeof *c);
+    if (!c) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    c->st = st;
+    int rc = st->ops->cursor_open(conn, t, &c->bc, err);
+    if (rc != STORE_OK) {
+        free(c);
+        if (rc == STORE_UNAVAILABLE)
+            store_conn_reset(st);
+        if (err)
+            redact_inplace(err, STORE_ERRLEN);
+        return rc;
+    }
+    *out = c;
+    return STORE_OK;
+}
+
+int store_cursor_next(struct store_cursor *c, const struct grid_record **rec, char *err)
+{
+    *rec = NULL;
+    int rc = c->st->ops->cursor_next(c->bc, &c->rec, err);
+    if (rc == STORE_OK) {
+        *rec = &c->rec;
+        return STORE_OK;
+    }
+    if (rc == STORE_UNAVAILABLE)
+        c->lost = 1;
+    if (rc != STORE_NOT_FOUND && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
+}
+
+void store_cursor_close(struct store_cursor *c)
+{
+    if (!c)
+        return;
+    c->st->ops->cursor_close(c->bc);
+    if (c->lost)
+        store_conn_reset(c->st);
+    free(c);
 }
 
 int store_last_id(struct store *st, enum grid_table t, int64_t *last_id, char *err)

@@ -70,10 +70,6 @@ struct store_stats {
     char oldest[48], newest[48];
 };
 
-/* Callback of scan: called once per row in id order; the record and its strings
- * are only valid during the call. Return 0 to go on, non-zero to stop (scan then
- * returns STORE_ERROR with err left as the callback wrote it, if it did). */
-typedef int (*store_scan_fn)(void *ctx, const struct grid_record *rec, char *err);
 
 /* One entry of the deletion log (see del and watch_next). */
 struct store_deletion {
@@ -126,9 +122,19 @@ int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *
 int store_delete(struct store *st, enum grid_table t, int64_t id, char *err);
 int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err);
 
-/* Every row of table t in id order, one snapshot, to fn (store_scan_fn):
- * migrate, export and their verifications. */
-int store_scan(struct store *st, enum grid_table t, store_scan_fn fn, void *ctx, char *err);
+/* Reading every row of table t in id order, one snapshot (migrate, export,
+ * verification), one row at a time: memory does not grow with the table.
+ * store_cursor_open starts it on the calling thread's connection (one open
+ * cursor per store and thread; a cursor of another store may be open at the
+ * same time). store_cursor_next sets *rec to the next row, owned by the
+ * cursor and valid until the next call, and returns STORE_OK, STORE_NOT_FOUND
+ * after the last row, or an error (then only close). store_cursor_close ends
+ * it, on the thread that opened it. */
+struct store_cursor;
+int store_cursor_open(struct store *st, enum grid_table t, struct store_cursor **cur,
+                      char *err);
+int store_cursor_next(struct store_cursor *cur, const struct grid_record **rec, char *err);
+void store_cursor_close(struct store_cursor *cur);
 
 /* The high-water mark of table t: the largest id the table has ever held or
  * handed out (>= max(id); a deleted grid's id counts), 0 for a table that never

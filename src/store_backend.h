@@ -78,8 +78,15 @@ struct store_ops {
                       store_deletion_fn fn, void *ctx, char *err);
     void (*watch_close)(void *watch);
 
-    /* Streams every row of table t in id order (migrate, export). */
-    int (*scan)(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err);
+    /* Reading every row of table t in id order, one snapshot (migrate,
+     * export, verification): cursor_open starts it (a read transaction of its
+     * own, or the open load's), cursor_next fills *rec, whose strings belong
+     * to the cursor and stay valid until the next call, and returns
+     * STORE_NOT_FOUND after the last row; cursor_close ends it. One open
+     * cursor per connection; memory does not grow with the table. */
+    int (*cursor_open)(void *conn, enum grid_table t, void **cur, char *err);
+    int (*cursor_next)(void *cur, struct grid_record *rec, char *err);
+    void (*cursor_close)(void *cur);
 
     /* Bulk load (migrate, import), all in one transaction:
      * load_begin starts it; refuses (STORE_ERROR, "... holds N grids ...") if

@@ -1041,71 +1041,99 @@ static enum stmt fetch_for(size_t avg)
     return S_FETCH_1;
 }
 
-/* Runs the cursor to its end, calling fn per row. */
-static int scan_rows(struct pg_conn *c, enum grid_table t, store_scan_fn fn, void *ctx,
-                     char *err)
+/* A cursor: a server-side one (DECLARE / FETCH) in a READ ONLY REPEATABLE
+ * READ transaction of its own (one snapshot), or inside the load's
+ * transaction during a load. One at a time per connection (its name is
+ * fixed). Rows are fetched in batches whose size follows the rows' size. */
+struct pcursor {
+    struct pg_conn *c;
+    enum grid_table t;
+    int own;                /* the cursor began the transaction */
+    int open;               /* the server-side cursor is declared */
+    int done;               /* the last FETCH came back empty */
+    PGresult *res;          /* the current batch */
+    int i, n;               /* next row of it, its rows */
+    size_t avg;             /* bytes per row of the last batch */
+};
+
+static void pg_cursor_close(void *cur)
 {
-    size_t avg = 0;
-    for (;;) {
-        PGresult *res;
-        int rc = run(c, fetch_for(avg), 0, NULL, &res, err);
-        if (rc != STORE_OK)
-            return rc;
-        int n = PQntuples(res);
-        size_t bytes = 0;
-        for (int i = 0; i < n; i++) {
-            struct grid_record rec;
-            for (int col = 0; col < PQnfields(res); col++)
-                bytes += (size_t)PQgetlength(res, i, col);
-            row_to_record(res, i, &rec, 0);
-            if (err)
-                err[0] = '\0';
-            if (fn(ctx, &rec, err) != 0) {
-                if (err && !err[0])
-                    store_errf(err, "scan of %s stopped at id %" PRId64,
-                               store_table_name(t), rec.id);
-                PQclear(res);
-                return STORE_ERROR;
-            }
-        }
-        PQclear(res);
-        if (n == 0)
-            return STORE_OK;
-        avg = bytes / (size_t)n;
+    struct pcursor *k = cur;
+    if (!k)
+        return;
+    struct pg_conn *c = k->c;
+    PQclear(k->res);
+    if (PQstatus(c->pg) == CONNECTION_OK) {
+        char ignored[STORE_ERRLEN];
+        if (k->open && !k->own)
+            run(c, S_CLOSE, 0, NULL, NULL, ignored);
+        if (k->own)
+            run(c, S_ROLLBACK, 0, NULL, NULL, ignored);   /* read-only: nothing to lose */
     }
+    free(k);
 }
 
-static int pg_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+static int pg_cursor_open(void *conn, enum grid_table t, void **out, char *err)
 {
     struct pg_conn *c = conn;
-    /* Prepared outside the transaction: a failed prepare would abort it. */
+    *out = NULL;
+    struct pcursor *k = calloc(1, sizeof *k);
+    if (!k)
+        return out_of_memory(err);
+    k->c = c;
+    k->t = t;
     enum stmt declare = (c->has_undated ? S_DECLARE_U : S_DECLARE) + t;
+    /* Prepared outside the transaction: a failed prepare would abort it. */
     int rc = prepare(c, declare, err);
-    if (rc == STORE_NOT_FOUND)
-        return STORE_OK;   /* read-only, no such table: no rows */
-    if (rc != STORE_OK)
-        return rc;
-    int own = !c->in_load;   /* inside a load: scan within its transaction */
-    if (own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
-        return rc;
-    rc = run(c, declare, 0, NULL, NULL, err);
-    if (rc == STORE_OK) {
-        rc = scan_rows(c, t, fn, ctx, err);
-        if (rc == STORE_OK)
-            rc = run(c, S_CLOSE, 0, NULL, NULL, err);
-        else if (!own && PQstatus(c->pg) == CONNECTION_OK)
-            run(c, S_CLOSE, 0, NULL, NULL, NULL);
+    if (rc == STORE_NOT_FOUND) {   /* read-only, no such table: no rows */
+        k->done = 1;
+        *out = k;
+        return STORE_OK;
     }
-    if (own && PQstatus(c->pg) == CONNECTION_OK) {
-        char ignored[STORE_ERRLEN];
-        int end = run(c, rc == STORE_OK ? S_COMMIT : S_ROLLBACK, 0, NULL, NULL,
-                      rc == STORE_OK ? err : ignored);
-        if (rc == STORE_OK)
-            rc = end;
-    }
-    if (rc == STORE_NOT_FOUND)   /* read-only, the table vanished meanwhile */
+    k->own = !c->in_load;
+    if (rc == STORE_OK && k->own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
+        k->own = 0;
+    if (rc == STORE_OK && (rc = run(c, declare, 0, NULL, NULL, err)) == STORE_OK)
+        k->open = 1;
+    if (rc == STORE_NOT_FOUND) {   /* read-only, the table vanished meanwhile */
+        k->done = 1;
         rc = STORE_OK;
-    return rc;
+    }
+    if (rc != STORE_OK) {
+        pg_cursor_close(k);
+        return rc;
+    }
+    *out = k;
+    return STORE_OK;
+}
+
+/* The next row into *rec, whose strings point into the current batch: valid
+ * until the next call. STORE_NOT_FOUND after the last row. */
+static int pg_cursor_next(void *cur, struct grid_record *rec, char *err)
+{
+    struct pcursor *k = cur;
+    if (k->i >= k->n) {
+        if (k->done)
+            return STORE_NOT_FOUND;
+        PQclear(k->res);
+        k->res = NULL;
+        k->i = k->n = 0;
+        int rc = run(k->c, fetch_for(k->avg), 0, NULL, &k->res, err);
+        if (rc != STORE_OK)
+            return rc;
+        k->n = PQntuples(k->res);
+        if (k->n == 0) {
+            k->done = 1;
+            return STORE_NOT_FOUND;
+        }
+        size_t bytes = 0;
+        for (int i = 0; i < k->n; i++)
+            for (int col = 0; col < PQnfields(k->res); col++)
+                bytes += (size_t)PQgetlength(k->res, i, col);
+        k->avg = bytes / (size_t)k->n;
+    }
+    row_to_record(k->res, k->i++, rec, 0);
+    return STORE_OK;
 }
 
 /* --- bulk load ---------------------------------------------------------------------------- */
@@ -1498,7 +1526,9 @@ const struct store_ops store_pg_ops = {
     .watch_open = pg_watch_open,
     .watch_next = pg_watch_next,
     .watch_close = pg_watch_close,
-    .scan = pg_scan,
+    .cursor_open = pg_cursor_open,
+    .cursor_next = pg_cursor_next,
+    .cursor_close = pg_cursor_close,
     .load_begin = pg_load_begin,
     .load_row = pg_load_row,
     .load_end = pg_load_end,

@@ -743,44 +743,72 @@ static int sqlite_nth_id(void *conn, enum grid_table t, int64_t k, int64_t *id_o
     return query_ints(conn, S_NTH, t, 1, k, id_out, NULL, err, "cannot read the k-th id of");
 }
 
-static int sqlite_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+/* A cursor: its own statement (not cached, so the rest of the connection's
+ * statements stay free) in one read transaction, so the rows are one
+ * consistent snapshot. Inside a load it joins the load's transaction. */
+struct scursor {
+    struct sconn *c;
+    sqlite3_stmt *s;
+    int own;                /* the cursor began the read transaction */
+    enum grid_table t;
+};
+
+static void sqlite_cursor_close(void *cur)
+{
+    struct scursor *k = cur;
+    if (!k)
+        return;
+    sqlite3_finalize(k->s);
+    /* A read transaction: ending it cannot lose anything. */
+    if (k->own)
+        tx_rollback(k->c);
+    free(k);
+}
+
+static int sqlite_cursor_open(void *conn, enum grid_table t, void **out, char *err)
 {
     struct sconn *c = conn;
     const char *name = store_table_name(t);
-    /* Not cached: a scan is rare and long, and its own statement lets the
-     * callback use every cached one on this connection. One read transaction,
-     * so the rows are one consistent snapshot. */
+    *out = NULL;
+    struct scursor *k = calloc(1, sizeof *k);
+    if (!k) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    k->c = c;
+    k->t = t;
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT id, ipb_version, python_version, grid_data, secret, code_cells, "
              "ipb_class, %s FROM %s ORDER BY id",
              c->has_created_at[t] ? "created_at" : "NULL", name);
-    int own = 0;
-    int status = tx_begin(c, 0, &own, err, "cannot start a read transaction");
-    if (status != STORE_OK)
-        return status;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        status = fail(c, rc, err, "cannot scan %s", name);
-    while (status == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct grid_record rec;
-        row_record(s, &rec, 0);
-        if (err)
-            err[0] = '\0';
-        if (fn(ctx, &rec, err) != 0) {
-            if (err && !err[0])
-                store_errf(err, "scan of %s stopped at id %lld", name, (long long)rec.id);
-            status = STORE_ERROR;
-        }
+    int status = tx_begin(c, 0, &k->own, err, "cannot start a read transaction");
+    if (status == STORE_OK) {
+        int rc = sqlite3_prepare_v2(c->db, sql, -1, &k->s, NULL);
+        if (rc != SQLITE_OK)
+            status = fail(c, rc, err, "cannot scan %s", name);
     }
-    if (status == STORE_OK && rc != SQLITE_DONE)
-        status = fail(c, rc, err, "cannot scan %s", name);
-    sqlite3_finalize(s);
-    /* A read transaction: ending it cannot lose anything, whatever status. */
-    if (own)
-        tx_rollback(c);
-    return status;
+    if (status != STORE_OK) {
+        sqlite_cursor_close(k);
+        return status;
+    }
+    *out = k;
+    return STORE_OK;
+}
+
+/* The next row into *rec, whose strings point into the statement: valid
+ * until the next call. STORE_NOT_FOUND after the last row. */
+static int sqlite_cursor_next(void *cur, struct grid_record *rec, char *err)
+{
+    struct scursor *k = cur;
+    int rc = sqlite3_step(k->s);
+    if (rc == SQLITE_ROW) {
+        row_record(k->s, rec, 0);
+        return STORE_OK;
+    }
+    if (rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    return fail(k->c, rc, err, "cannot scan %s", store_table_name(k->t));
 }
 
 static int sqlite_meta_get(void *conn, const char *key, char **value, char *err)
@@ -1485,7 +1513,9 @@ const struct store_ops store_sqlite_ops = {
     .watch_open = sqlite_watch_open,
     .watch_next = sqlite_watch_next,
     .watch_close = sqlite_watch_close,
-    .scan = sqlite_scan,
+    .cursor_open = sqlite_cursor_open,
+    .cursor_next = sqlite_cursor_next,
+    .cursor_close = sqlite_cursor_close,
     .load_begin = sqlite_load_begin,
     .load_row = sqlite_load_row,
     .load_end = sqlite_load_end,

@@ -8,10 +8,13 @@
  * skip silently. */
 #include "unit.h"
 
-#include "backup.h"
+#include "export.h"
+#include "import.h"
+#include "stats.h"
 #include "canon.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_fixture.h"
 
 #include <ftw.h>
 #include <jansson.h>
@@ -142,7 +145,7 @@ static struct result run_export(const char *url)
     size_t n1, n2;
     FILE *out = open_memstream(&r.out, &n1);
     FILE *err = open_memstream(&r.err, &n2);
-    r.rc = backup_export(url, out, err);
+    r.rc = export_run(url, out, err);
     fclose(out);
     fclose(err);
     return r;
@@ -156,7 +159,7 @@ static struct result run_import(const char *url, int replace, const char *input)
     assert_non_null(in);
     FILE *out = open_memstream(&r.out, &n1);
     FILE *err = open_memstream(&r.err, &n2);
-    r.rc = backup_import(url, replace, in, out, err);
+    r.rc = import_run(url, replace, in, out, err);
     fclose(in);
     fclose(out);
     fclose(err);
@@ -747,11 +750,9 @@ static void check_stats(const char *url, int64_t rows0, int64_t rows1)
 {
     struct store *st = open_store(url, STORE_READONLY);
     char err[STORE_ERRLEN] = "";
-    int status = STORE_OK;
-    void *conn = store_conn(st, &status, err);
     for (int t = 0; t < GRID_TABLES; t++) {
         struct tally want = {0};
-        assert_int_equal(store_backend(st)->scan(conn, (enum grid_table)t, tally_row, &want,
+        assert_int_equal(fixture_scan(st, (enum grid_table)t, tally_row, &want,
                                                  err), STORE_OK);
         struct store_stats s;
         assert_int_equal(store_stats(st, (enum grid_table)t, &s, err), STORE_OK);

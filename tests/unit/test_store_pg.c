@@ -12,6 +12,7 @@
 
 #include "store.h"
 #include "store_backend.h"
+#include "store_fixture.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -681,7 +682,7 @@ static void test_readonly(void **state)
     char *v = NULL;
     assert_int_equal(ops->meta_get(c, META_PUBLIC_SALT, &v, err), STORE_NOT_FOUND);
     int n = 0;
-    OK(ops->scan(c, GRID_PUBLIC, count_rows, &n, err));
+    OK(fixture_scan(f->st, GRID_PUBLIC, count_rows, &n, err));
     assert_int_equal(n, 0);
     char *pub, *sec;
     assert_int_equal(store_resolve_salts(f->st, NULL, NULL, 0, &pub, &sec, err),
@@ -705,7 +706,7 @@ static void test_readonly(void **state)
     assert_int_equal(rows, 1);
     OK(ops->get(c, GRID_PUBLIC, 1, &got, err));
     grid_record_clear(&got);
-    OK(ops->scan(c, GRID_PUBLIC, count_rows, &n, err));
+    OK(fixture_scan(f->st, GRID_PUBLIC, count_rows, &n, err));
     assert_int_equal(n, 1);
     OK(ops->meta_get(c, META_PUBLIC_SALT, &v, err));
     free(v);
@@ -967,10 +968,10 @@ static void test_scan(void **state)
     assert_int_equal(pub + sec, 2500);
 
     struct scan_ctx s = {0};
-    OK(ops->scan(c, GRID_PUBLIC, scan_check, &s, err));
+    OK(fixture_scan(f->st, GRID_PUBLIC, scan_check, &s, err));
     assert_int_equal(s.rows, pub);
     memset(&s, 0, sizeof s);
-    OK(ops->scan(c, GRID_SECRET, scan_check, &s, err));
+    OK(fixture_scan(f->st, GRID_SECRET, scan_check, &s, err));
     assert_int_equal(s.rows, sec);
 
     /* Large rows: smaller batches, same rows. */
@@ -984,14 +985,14 @@ static void test_scan(void **state)
         put(f, GRID_PUBLIC, &r);
     free(big);
     memset(&s, 0, sizeof s);
-    OK(ops->scan(c, GRID_PUBLIC, scan_check, &s, err));
+    OK(fixture_scan(f->st, GRID_PUBLIC, scan_check, &s, err));
     assert_int_equal(s.rows, pub + 60);
 
     /* The callback stops it: STORE_ERROR with the callback's message. */
     memset(&s, 0, sizeof s);
     s.stop_at = 10;
     char err[STORE_ERRLEN] = "";
-    assert_int_equal(ops->scan(c, GRID_PUBLIC, scan_check, &s, err), STORE_ERROR);
+    assert_int_equal(fixture_scan(f->st, GRID_PUBLIC, scan_check, &s, err), STORE_ERROR);
     assert_string_equal(err, "stopped by the test");
     /* No transaction left open. */
     int64_t id = put_simple(f, GRID_PUBLIC);

@@ -6,6 +6,7 @@
 #include "unit.h"
 #include "store.h"
 #include "store_backend.h"
+#include "store_fixture.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -306,18 +307,16 @@ static void test_scan_and_nulls(void **state)
     struct fixture *f = *state;
     copy_legacy(f);
     struct store *st = open_ok(f, STORE_READONLY);
-    void *c = conn_of(st);
-    const struct store_ops *ops = store_backend(st);
     char err[STORE_ERRLEN] = "";
     struct scan_counts n = {0, 0, 0, 0};
-    if (ops->scan(c, GRID_PUBLIC, count_nulls, &n, err) != STORE_OK)
+    if (fixture_scan(st, GRID_PUBLIC, count_nulls, &n, err) != STORE_OK)
         fail_msg("scan: %s", err);
     assert_int_equal(n.rows, 60);
     assert_int_equal(n.sql_null, 10);
     assert_int_equal(n.text_null, 9);
 
     int k = 0;
-    assert_int_equal(ops->scan(c, GRID_SECRET, stop_at_third, &k, err), STORE_ERROR);
+    assert_int_equal(fixture_scan(st, GRID_SECRET, stop_at_third, &k, err), STORE_ERROR);
     assert_string_equal(err, "stopped by the callback");
     assert_int_equal(k, 3);
     /* The connection is usable after a stopped scan. */
