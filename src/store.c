@@ -638,6 +638,8 @@ static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
         store_errf(err, "set both HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT, or neither");
         return STORE_ERROR;
     }
+    if (env_pub && store_salts_check(env_pub, env_sec, err) != 0)
+        return STORE_ERROR;
     int readonly = st->flags & STORE_READONLY;
     char *spub = NULL, *ssec = NULL;
     int rc = read_salts(st, conn, &spub, &ssec, err);
@@ -649,11 +651,6 @@ static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
             rc = store_salts(st, conn, env_pub, env_sec, &spub, &ssec, err);
             if (rc != STORE_OK)
                 return rc;
-        }
-        if (store_salts_check(env_pub, env_sec, err) != 0) {
-            free(spub);
-            free(ssec);
-            return STORE_ERROR;
         }
         if (spub && (strcmp(spub, env_pub) != 0 || strcmp(ssec, env_sec) != 0) &&
             !(force & STORE_SALTS_FORCE)) {

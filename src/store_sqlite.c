@@ -172,7 +172,8 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_RELEASE] = "RELEASE ipborg_put",
     [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
     [S_EXISTS_IDX] = "SELECT 1 FROM $T INDEXED BY ipborg_$T_id WHERE id = ?1",
-    [S_LOG_LOAD] = "INSERT INTO ipborg_deleted(tbl, id, deleted_at) VALUES('$T', ?1, ?2)",
+    [S_LOG_LOAD] = "INSERT INTO ipborg_deleted(tbl, id, deleted_at) "
+                   "VALUES('$T', ?1, coalesce(?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
 };
 
 #define GRID_COLUMNS_SQL                                                           \

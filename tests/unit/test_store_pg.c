@@ -491,27 +491,6 @@ static void test_put_bad_json(void **state)
     assert_true(put_simple(f, GRID_PUBLIC) > 0);
 }
 
-static void test_ids_never_reused(void **state)
-{
-    struct fixture *f = *state;
-    open_store(f, 0);
-    int64_t prev = 0;
-    for (int i = 0; i < 5; i++) {
-        int64_t id = put_simple(f, GRID_PUBLIC);
-        assert_true(id > prev);
-        prev = id;
-    }
-    assert_int_equal(prev, 5);
-    OK(store_delete(f->st, GRID_PUBLIC, 5, err));
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 6);
-    OK(store_delete(f->st, GRID_PUBLIC, 6, err));
-    reopen_store(f, 0);
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 7);
-    char err[STORE_ERRLEN];
-    assert_int_equal(store_delete(f->st, GRID_PUBLIC, 6, err), STORE_NOT_FOUND);
-    assert_int_equal(store_delete(f->st, GRID_SECRET, 1, err), STORE_NOT_FOUND);
-}
-
 static void test_count_exists_nth(void **state)
 {
     struct fixture *f = *state;
@@ -756,28 +735,6 @@ static void test_load_escaping(void **state)
     assert_int_equal(put_simple(f, GRID_SECRET), 4);
 }
 
-static void test_load_refuses_nonempty(void **state)
-{
-    struct fixture *f = *state;
-    open_store(f, 0);
-    put_simple(f, GRID_PUBLIC);
-    put_simple(f, GRID_PUBLIC);
-    put_simple(f, GRID_SECRET);
-    const struct store_ops *ops = ops_of(f);
-    void *c = conn_of(f);
-    char err[STORE_ERRLEN] = "";
-    assert_int_equal(ops->load_begin(c, 0, err), STORE_ERROR);
-    assert_non_null(strstr(err, "holds 3 grids (public_grids: 2, secret_grids: 1)"));
-    assert_non_null(strstr(err, "--replace"));
-    assert_int_equal(rows_of(f, GRID_PUBLIC), 2);
-    assert_int_equal(rows_of(f, GRID_SECRET), 1);
-    /* No transaction was left open: a put commits and is seen by others. */
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 3);
-    assert_value(f, "SELECT count(*) FROM public_grids", "3");
-    assert_int_equal(ops->load_row(c, GRID_PUBLIC, &(struct grid_record){0}, err),
-                     STORE_ERROR);
-}
-
 static void test_load_replace(void **state)
 {
     struct fixture *f = *state;
@@ -809,44 +766,6 @@ static void test_load_replace(void **state)
     assert_int_equal(put_simple(f, GRID_PUBLIC), 1);
     assert_int_equal(put_simple(f, GRID_SECRET), 5);
     assert_grid_schema(f);
-}
-
-static void test_load_rollback(void **state)
-{
-    struct fixture *f = *state;
-    open_store(f, 0);
-    put_simple(f, GRID_PUBLIC);
-    put_simple(f, GRID_PUBLIC);
-    const struct store_ops *ops = ops_of(f);
-    void *c = conn_of(f);
-    OK(ops->load_begin(c, 1, err));
-    load_row(f, GRID_PUBLIC, 100, GRID1);
-    OK(ops->meta_set(c, "during", "load", err));
-    OK(ops->load_end(c, 0, err));
-    assert_int_equal(rows_of(f, GRID_PUBLIC), 2);
-    char err[STORE_ERRLEN];
-    char *v;
-    assert_int_equal(ops->meta_get(c, "during", &v, err), STORE_NOT_FOUND);
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 3);
-    assert_grid_schema(f);
-}
-
-static void test_load_empty(void **state)
-{
-    struct fixture *f = *state;
-    open_store(f, 0);
-    const struct store_ops *ops = ops_of(f);
-    void *c = conn_of(f);
-    OK(ops->load_begin(c, 0, err));
-    OK(ops->load_end(c, 1, err));
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 1);
-    /* The sequence is at 3; an empty load with replace starts it over. */
-    put_simple(f, GRID_PUBLIC);
-    put_simple(f, GRID_PUBLIC);
-    OK(ops->load_begin(c, 1, err));
-    OK(ops->load_end(c, 1, err));
-    assert_int_equal(put_simple(f, GRID_PUBLIC), 1);
-    assert_int_equal(put_simple(f, GRID_SECRET), 1);
 }
 
 static void test_load_sets_sequences(void **state)
@@ -1366,7 +1285,6 @@ int main(void)
         T(test_url_parameters),
         T(test_put_get_roundtrip),
         T(test_put_bad_json),
-        T(test_ids_never_reused),
         T(test_count_exists_nth),
         T(test_random_id),
         T(test_meta_set_if_absent),
@@ -1374,10 +1292,7 @@ int main(void)
         T(test_salts_of_old_database),
         T(test_readonly),
         T(test_load_escaping),
-        T(test_load_refuses_nonempty),
         T(test_load_replace),
-        T(test_load_rollback),
-        T(test_load_empty),
         T(test_load_sets_sequences),
         T(test_load_bad_rows),
         T(test_scan),
