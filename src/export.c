@@ -25,7 +25,6 @@ struct export_run {
     struct hashid *h[GRID_TABLES];
     struct buf line;
     int64_t rows[GRID_TABLES], deletions;
-    int failed;                 /* a failure already printed */
 };
 
 /* Writes the line in x->line and a newline. 0, or -1 after printing why. */
@@ -98,18 +97,27 @@ static int put_table(struct export_run *x, enum grid_table t)
     return -1;
 }
 
-static int put_deletion(void *ctx, const struct store_deletion *d, char *err)
+static int put_deletions(struct export_run *x)
 {
-    struct export_run *x = ctx;
-    buf_reset(&x->line);
-    if (row_deletion_line(&x->line, d, err) != 0)
-        return 1;
-    if (put_line(x) != 0) {
-        x->failed = 1;
-        return 1;
+    char err[STORE_ERRLEN] = "";
+    struct store_log_cursor *log = NULL;
+    const struct store_deletion *d;
+    int rc = store_log_open(x->st, &log, err);
+    while (rc == STORE_OK && (rc = store_log_next(log, &d, err)) == STORE_OK) {
+        buf_reset(&x->line);
+        if (row_deletion_line(&x->line, d, err) != 0)
+            break;
+        if (put_line(x) != 0) {
+            store_log_close(log);
+            return -1;
+        }
+        x->deletions++;
     }
-    x->deletions++;
-    return 0;
+    store_log_close(log);
+    if (rc == STORE_NOT_FOUND)
+        return 0;
+    transfer_fail(x->msgs, CMD, "reading the deletion log: %s", err);
+    return -1;
 }
 
 int export_run(const char *db_url, FILE *out, FILE *msgs)
@@ -138,12 +146,8 @@ int export_run(const char *db_url, FILE *out, FILE *msgs)
     if (put_header(&x, pub, sec) != 0 || put_table(&x, GRID_PUBLIC) != 0 ||
         put_table(&x, GRID_SECRET) != 0)
         goto done;
-    err[0] = '\0';
-    if (store_deletions_scan(x.st, put_deletion, &x, err) != STORE_OK) {
-        if (!x.failed)
-            transfer_fail(msgs, CMD, "reading the deletion log: %s", err);
+    if (put_deletions(&x) != 0)
         goto done;
-    }
     if (fflush(out) != 0 || ferror(out)) {
         transfer_fail(msgs, CMD, "cannot write the output: %s", strerror(errno));
         goto done;

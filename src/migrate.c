@@ -116,21 +116,18 @@ static int copy_table(struct run *r, enum grid_table t)
     return 0;
 }
 
-static int copy_deletion(void *ctx, const struct store_deletion *d, char *err)
-{
-    char why[TRANSFER_MSGLEN] = "";
-    if (transfer_deletion(ctx, d, why) != 0) {
-        snprintf(err, STORE_ERRLEN, "%s", why);
-        return 1;
-    }
-    return 0;
-}
-
 /* The deletion log and the high-water marks. */
 static int copy_marks(struct run *r)
 {
     char err[TRANSFER_MSGLEN] = "";
-    if (store_deletions_scan(r->src, copy_deletion, &r->tr, err) != STORE_OK) {
+    struct store_log_cursor *log = NULL;
+    const struct store_deletion *d;
+    int rc = store_log_open(r->src, &log, err);
+    while (rc == STORE_OK && (rc = store_log_next(log, &d, err)) == STORE_OK)
+        if (transfer_deletion(&r->tr, d, err) != 0)
+            break;
+    store_log_close(log);
+    if (rc != STORE_NOT_FOUND) {
         transfer_fail(r->errf, CMD, "copying the deletion log: %s", err);
         return -1;
     }

@@ -325,13 +325,19 @@ int store_delete(struct store *st, enum grid_table t, int64_t id, char *err)
 int store_watch_open(struct store *st, void **watch, char *err)
 {
     *watch = NULL;
-    return st->ops->watch_open(st, watch, err);
+    int rc = st->ops->watch_open(st, watch, err);
+    if (rc != STORE_OK && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
 }
 
 int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout_ms,
                      store_deletion_fn fn, void *ctx, char *err)
 {
-    return st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+    int rc = st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
 }
 
 void store_watch_close(struct store *st, void *watch)
@@ -499,9 +505,65 @@ int store_last_id(struct store *st, enum grid_table t, int64_t *last_id, char *e
     WITH_CONN(st, err, st->ops->last_id(conn, t, last_id, err));
 }
 
-int store_deletions_scan(struct store *st, store_log_fn fn, void *ctx, char *err)
+#define LOG_BATCH 256
+
+struct store_log_cursor {
+    struct store *st;
+    struct store_deletion batch[LOG_BATCH];
+    char times[LOG_BATCH][STORE_TIMELEN];
+    int i, n, done;
+    int64_t after;              /* seq of the last entry handed out */
+};
+
+int store_log_open(struct store *st, struct store_log_cursor **cur, char *err)
 {
-    WITH_CONN(st, err, st->ops->log_scan(conn, fn, ctx, err));
+    (void)err;
+    *cur = calloc(1, sizeof **cur);
+    if (!*cur) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    (*cur)->st = st;
+    return STORE_OK;
+}
+
+static int log_read_on(struct store *st, void *conn, struct store_log_cursor *c, char *err)
+{
+    return st->ops->log_read(conn, c->after, LOG_BATCH, c->batch, c->times, &c->n, err);
+}
+
+static int log_fill(struct store_log_cursor *c, char *err)
+{
+    struct store *st = c->st;
+    WITH_CONN(st, err, log_read_on(st, conn, c, err));
+}
+
+int store_log_next(struct store_log_cursor *c, const struct store_deletion **d, char *err)
+{
+    *d = NULL;
+    if (c->i >= c->n) {
+        if (c->done)
+            return STORE_NOT_FOUND;
+        c->i = c->n = 0;
+        int rc = log_fill(c, err);
+        if (rc != STORE_OK)
+            return rc;
+        if (c->n < LOG_BATCH)
+            c->done = 1;
+        if (c->n == 0)
+            return STORE_NOT_FOUND;
+    }
+    struct store_deletion *e = &c->batch[c->i];
+    e->deleted_at = c->times[c->i][0] ? c->times[c->i] : NULL;
+    c->after = e->seq;
+    c->i++;
+    *d = e;
+    return STORE_OK;
+}
+
+void store_log_close(struct store_log_cursor *c)
+{
+    free(c);
 }
 
 int store_load_begin(struct store *st, int replace, char *err)

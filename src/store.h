@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #define STORE_ERRLEN 512
+#define STORE_TIMELEN 48   /* a time as text: "YYYY-MM-DDTHH:MM:SS.ffffffZ" and room */
 
 enum grid_table { GRID_PUBLIC = 0, GRID_SECRET = 1 };
 #define GRID_TABLES 2
@@ -76,7 +77,7 @@ struct store_deletion {
     int64_t seq;            /* position in the log; grows in commit order */
     enum grid_table table;
     int64_t id;
-    const char *deleted_at; /* UTC ISO 8601; set by store_deletions_scan only */
+    const char *deleted_at; /* UTC ISO 8601; set by store_log_next only */
 };
 
 /* Callback of watch_next: d is one deletion (valid during the call), or NULL
@@ -141,11 +142,14 @@ void store_cursor_close(struct store_cursor *cur);
  * had one. A move carries it, so that no id is ever given twice. */
 int store_last_id(struct store *st, enum grid_table t, int64_t *last_id, char *err);
 
-/* Callback of store_deletions_scan: one entry of the deletion log, valid
- * during the call. Non-zero stops the scan (STORE_ERROR). */
-typedef int (*store_log_fn)(void *ctx, const struct store_deletion *d, char *err);
-/* Every entry of the deletion log in seq order (an old file has none). */
-int store_deletions_scan(struct store *st, store_log_fn fn, void *ctx, char *err);
+/* Reading the deletion log in seq order (an old file has none), a cursor like
+ * the grids' one: store_log_next sets *d (deleted_at set; owned by the cursor,
+ * valid until the next call) and returns STORE_OK, STORE_NOT_FOUND after the
+ * last entry, or an error. Entries are read in batches: memory is bounded. */
+struct store_log_cursor;
+int store_log_open(struct store *st, struct store_log_cursor **cur, char *err);
+int store_log_next(struct store_log_cursor *cur, const struct store_deletion **d, char *err);
+void store_log_close(struct store_log_cursor *cur);
 
 /* Bulk load (migrate, import), all in one transaction on the calling thread's
  * connection. store_load_begin refuses (STORE_ERROR, "... holds N grids ...")

@@ -112,8 +112,11 @@ struct store_ops {
     int (*same_database)(const char *target_a, const char *target_b);
     /* The high-water mark of table t (store.h, store_last_id). */
     int (*last_id)(void *conn, enum grid_table t, int64_t *last_id, char *err);
-    /* Every entry of the deletion log in seq order, deleted_at set. */
-    int (*log_scan)(void *conn, store_log_fn fn, void *ctx, char *err);
+    /* Up to max entries of the deletion log with seq > after, in seq order,
+     * into out[0..*n) with their deleted_at copied into times[i] (UTC ISO
+     * 8601); *n = 0 at the end (or when the log does not exist, read-only). */
+    int (*log_read)(void *conn, int64_t after, int max, struct store_deletion *out,
+                    char (*times)[STORE_TIMELEN], int *n, char *err);
     /* Inside load_begin .. load_end: append one deletion log entry (a new
      * seq, so the target's watchers see it as new); raise table t's
      * high-water mark to at least last_id (load_end honours it). */

@@ -325,7 +325,8 @@ static const char *const sql[N_STMT] = {
     [S_UNDATED_INSERT] = "INSERT INTO public.ipborg_undated (tbl, lo, hi)"
                          " VALUES ($1, $2::bigint, $3::bigint)",
     [S_LOG_SCAN] = "SELECT seq, tbl, id, to_char(deleted_at AT TIME ZONE 'UTC',"
-                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.ipborg_deleted ORDER BY seq",
+                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.ipborg_deleted"
+                   " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int",
     [S_LOG_LOAD] = "INSERT INTO public.ipborg_deleted (seq, tbl, id, deleted_at)"
                    " SELECT coalesce(max(seq), 0) + 1, $1, $2::bigint,"
                    " coalesce($3::timestamptz, now()) FROM public.ipborg_deleted",
@@ -1450,35 +1451,39 @@ static int pg_last_id(void *conn, enum grid_table t, int64_t *last_id, char *err
     return STORE_OK;
 }
 
-static int pg_log_scan(void *conn, store_log_fn fn, void *ctx, char *err)
+static int pg_log_read(void *conn, int64_t after, int max, struct store_deletion *out,
+                       char (*times)[STORE_TIMELEN], int *n, char *err)
 {
     struct pg_conn *c = conn;
+    *n = 0;
+    char a[32], m[16];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    snprintf(m, sizeof m, "%d", max);
+    const char *params[2] = {a, m};
     PGresult *res;
-    int rc = run(c, S_LOG_SCAN, 0, NULL, &res, err);
+    int rc = run(c, S_LOG_SCAN, 2, params, &res, err);
     if (rc == STORE_NOT_FOUND)
         return STORE_OK;
     if (rc != STORE_OK)
         return rc;
-    for (int i = 0; i < PQntuples(res) && rc == STORE_OK; i++) {
+    for (int i = 0; i < PQntuples(res) && i < max; i++) {
         const char *tbl = PQgetvalue(res, i, 1);
-        struct store_deletion d = {.seq = value_i64(res, i, 0), .id = value_i64(res, i, 2),
-                                   .deleted_at = value_or_null(res, i, 3)};
+        struct store_deletion *d = &out[i];
+        d->seq = value_i64(res, i, 0);
+        d->id = value_i64(res, i, 2);
+        d->deleted_at = NULL;
+        const char *at = value_or_null(res, i, 3);
+        snprintf(times[i], STORE_TIMELEN, "%s", at ? at : "");
         if (strcmp(tbl, "public_grids") == 0)
-            d.table = GRID_PUBLIC;
+            d->table = GRID_PUBLIC;
         else if (strcmp(tbl, "secret_grids") == 0)
-            d.table = GRID_SECRET;
+            d->table = GRID_SECRET;
         else {
             store_errf(err, "PostgreSQL: the deletion log names a table '%.40s'", tbl);
             rc = STORE_ERROR;
             break;
         }
-        if (err)
-            err[0] = '\0';
-        if (fn(ctx, &d, err) != 0) {
-            if (err && !err[0])
-                store_errf(err, "reading the deletion log stopped at seq %" PRId64, d.seq);
-            rc = STORE_ERROR;
-        }
+        *n = i + 1;
     }
     PQclear(res);
     return rc;
@@ -1535,7 +1540,7 @@ const struct store_ops store_pg_ops = {
     .stats = pg_stats,
     .same_database = pg_same_database,
     .last_id = pg_last_id,
-    .log_scan = pg_log_scan,
+    .log_read = pg_log_read,
     .load_deletion = pg_load_deletion,
     .load_last_id = pg_load_last_id,
 };

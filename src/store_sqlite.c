@@ -1425,43 +1425,45 @@ static int sqlite_last_id(void *conn, enum grid_table t, int64_t *last_id, char 
     return rc;
 }
 
-static int sqlite_log_scan(void *conn, store_log_fn fn, void *ctx, char *err)
+static int sqlite_log_read(void *conn, int64_t after, int max, struct store_deletion *out,
+                           char (*times)[STORE_TIMELEN], int *n, char *err)
 {
     struct sconn *c = conn;
+    *n = 0;
     int there = 1;
     int rc = c->readonly ? table_exists(c, "ipborg_deleted", &there, err) : STORE_OK;
     if (rc != STORE_OK || !there)
         return rc;
     sqlite3_stmt *s = NULL;
     int r = sqlite3_prepare_v2(c->db, "SELECT seq, tbl, id, deleted_at FROM ipborg_deleted "
-                               "ORDER BY seq", -1, &s, NULL);
+                               "WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &s, NULL);
     if (r != SQLITE_OK)
         rc = fail(c, r, err, "cannot read the deletion log");
-    while (rc == STORE_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+    else {
+        sqlite3_bind_int64(s, 1, after);
+        sqlite3_bind_int(s, 2, max);
+    }
+    while (rc == STORE_OK && *n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
         const char *tbl = (const char *)sqlite3_column_text(s, 1);
-        struct store_deletion d = {.seq = sqlite3_column_int64(s, 0),
-                                   .id = sqlite3_column_int64(s, 2),
-                                   .deleted_at = (const char *)sqlite3_column_text(s, 3)};
+        const char *at = (const char *)sqlite3_column_text(s, 3);
+        struct store_deletion *d = &out[*n];
+        d->seq = sqlite3_column_int64(s, 0);
+        d->id = sqlite3_column_int64(s, 2);
+        d->deleted_at = NULL;
+        snprintf(times[*n], STORE_TIMELEN, "%s", at ? at : "");
         if (tbl && strcmp(tbl, "secret_grids") == 0)
-            d.table = GRID_SECRET;
+            d->table = GRID_SECRET;
         else if (tbl && strcmp(tbl, "public_grids") == 0)
-            d.table = GRID_PUBLIC;
+            d->table = GRID_PUBLIC;
         else {
             store_errf(err, "sqlite database '%s': the deletion log names a table '%.40s'",
                        c->path, tbl ? tbl : "(null)");
             rc = STORE_ERROR;
             break;
         }
-        if (err)
-            err[0] = '\0';
-        if (fn(ctx, &d, err) != 0) {
-            if (err && !err[0])
-                store_errf(err, "reading the deletion log stopped at seq %lld",
-                           (long long)d.seq);
-            rc = STORE_ERROR;
-        }
+        (*n)++;
     }
-    if (rc == STORE_OK && r != SQLITE_DONE)
+    if (rc == STORE_OK && *n < max && r != SQLITE_DONE)
         rc = fail(c, r, err, "cannot read the deletion log");
     sqlite3_finalize(s);
     return rc;
@@ -1523,7 +1525,7 @@ const struct store_ops store_sqlite_ops = {
     .stats = sqlite_stats,
     .same_database = sqlite_same_database,
     .last_id = sqlite_last_id,
-    .log_scan = sqlite_log_scan,
+    .log_read = sqlite_log_read,
     .load_deletion = sqlite_load_deletion,
     .load_last_id = sqlite_load_last_id,
 };

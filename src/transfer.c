@@ -350,25 +350,25 @@ static int digest_table(struct store *st, enum grid_table t, struct progress *pg
     return 0;
 }
 
-struct log_digest {
-    int64_t n;
-    struct digest d;
-    int failed;
-};
-
-static int log_row(void *vctx, const struct store_deletion *d, char *err)
+/* Count and digest of the deletion lines of st's log. 0, or -1 + err. */
+static int digest_log(struct store *st, int64_t *n, struct digest *d, char *err)
 {
-    struct log_digest *x = vctx;
+    struct store_log_cursor *log = NULL;
+    const struct store_deletion *e;
     struct buf line = BUF_INIT;
-    if (row_deletion_line(&line, d, err) != 0) {
-        buf_free(&line);
-        x->failed = 1;
-        return 1;
+    *n = 0;
+    digest_init(d);
+    int rc = store_log_open(st, &log, err);
+    while (rc == STORE_OK && (rc = store_log_next(log, &e, err)) == STORE_OK) {
+        buf_reset(&line);
+        if (row_deletion_line(&line, e, err) != 0)
+            break;
+        digest_field(d, line.data);
+        (*n)++;
     }
-    digest_field(&x->d, line.data);
+    store_log_close(log);
     buf_free(&line);
-    x->n++;
-    return 0;
+    return rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
 int transfer_verify(struct transfer *tr, const char *dst_url, int *bad_table, char *msg)
@@ -428,17 +428,15 @@ int transfer_verify(struct transfer *tr, const char *dst_url, int *bad_table, ch
                      (long long)last + 1, (long long)tr->last[t]);
     }
     if (!msg[0]) {
-        struct log_digest x = {0};
-        digest_init(&x.d);
-        int rc = store_deletions_scan(st, log_row, &x, err);
-        if (rc != STORE_OK || x.failed)
+        int64_t n = 0;
+        struct digest d;
+        if (digest_log(st, &n, &d, err) != 0)
             snprintf(msg, TRANSFER_MSGLEN, "reading the target's deletion log: %s", err);
-        else if (x.n != tr->deletions || !digest_equal(&x.d, &tr->log_dg))
+        else if (n != tr->deletions || !digest_equal(&d, &tr->log_dg))
             snprintf(msg, TRANSFER_MSGLEN, "the target's deletion log (%lld entries) is not "
-                     "the one loaded (%lld entries)", (long long)x.n,
-                     (long long)tr->deletions);
+                     "the one loaded (%lld entries)", (long long)n, (long long)tr->deletions);
         else
-            fprintf(tr->out, "verification: deletion log: %lld entries\n", (long long)x.n);
+            fprintf(tr->out, "verification: deletion log: %lld entries\n", (long long)n);
     }
     progress_break(&tr->pg);
     store_close(st);
