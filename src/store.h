@@ -1,8 +1,11 @@
 /* store.h -- where grids live: one interface, several backends.
  *
- * In the manner of SQLite's VFS: a backend is a struct store_ops of function
- * pointers (store_sqlite.c, store_pg.c); callers hold a struct store * and never
- * learn which backend it is. store.c picks the backend from the database URL,
+ * In the manner of SQLite's os.c over its VFS: a backend is a struct store_ops
+ * of function pointers (store_backend.h, seen only by store.c and the backends
+ * store_sqlite.c, store_pg.c); callers hold a struct store *, use the store_*
+ * functions below and never learn which backend it is, nor hold its
+ * connection. Many rows are read with cursors. store.c picks the backend from
+ * the database URL,
  * keeps one backend connection per thread (so each HTTP worker thread has its own,
  * opened on first use and closed when the thread ends), and resolves the hash-ID
  * salts (docs/protocol.md §2).
@@ -10,7 +13,10 @@
  * The data model (docs/protocol.md §6): two tables with one schema, public_grids and
  * secret_grids. A grid is immutable once stored. Ids are assigned by the store,
  * grow monotonically and are never reused, because every URL ever handed out
- * encodes one. A successful put means the row is committed and durable.
+ * encodes one -- also across a move: a store knows the largest id each table
+ * ever gave (store_last_id), and a load carries it. A row may have no posted
+ * date (created_at NULL, rows of the old service) on every backend. A
+ * successful put means the row is committed and durable.
  *
  * JSON columns (python_version, grid_data, code_cells) travel as JSON text. The
  * SQLite backend stores that text as it is (legacy files hold Python's
@@ -18,7 +24,8 @@
  * text form. Both are equal JSON values, which is all the contract asks.
  *
  * Errors: every call returns an enum store_status and, unless STORE_OK or
- * STORE_NOT_FOUND, writes one line for a human into err (STORE_ERRLEN bytes).
+ * STORE_NOT_FOUND, writes one line for a human into err (STORE_ERRLEN bytes),
+ * with any database password shown as *** (redact.h).
  * STORE_UNAVAILABLE means "the database cannot be reached or is busy right now":
  * the service answers 503 and the next call on that thread reconnects. */
 #ifndef IPBORG_STORE_H
