@@ -1224,8 +1224,10 @@ static int pg_load_begin(void *conn, int replace, char *err)
                                       S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET,
                                       S_LOAD_CLEAR_LOG, S_LOAD_CLEAR_UNDATED,
                                       S_LOAD_CLEAR_SALTS};
+    /* A target without grids: marks of undated rows left from rows since
+     * deleted must not cover the ids about to be loaded. */
     static const enum stmt check[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
-                                      S_LOAD_LOCK};
+                                      S_LOAD_LOCK, S_LOAD_CLEAR_UNDATED};
     const enum stmt *steps = replace ? fresh : check;
     size_t nsteps = replace ? sizeof fresh / sizeof fresh[0] : sizeof check / sizeof check[0];
     for (size_t i = 0; i < nsteps && rc == STORE_OK; i++)

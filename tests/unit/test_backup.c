@@ -251,6 +251,30 @@ static void assert_refused_json(const char *in, const char *want)
     buf_free(&b);
 }
 
+/* Times: the one check of a created_at or deleted_at from a file or an old
+ * database refuses what does not exist, as PostgreSQL would. */
+static void test_canon_time_valid(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "2024-01-02T03:04:05Z", "2024-01-02 03:04:05", "2024-02-29T23:59:59.999999Z",
+        "2000-02-29T00:00:00+00:00", "2023-12-31T12:00:00.5+00", "0001-01-01T00:00:00Z",
+    };
+    static const char *const bad[] = {
+        "2024-13-45T99:99:99Z", "2023-02-29T10:00:00Z", "1900-02-29T10:00:00Z",
+        "2024-04-31T00:00:00Z", "2024-00-10T00:00:00Z", "2024-01-00T00:00:00Z",
+        "2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:60Z",
+        "0000-01-01T00:00:00Z", "2024-01-01T00:00:00+01:00", "2024-01-01T00:00:00.Z",
+        "2024-1-01T00:00:00Z", "yesterday", "",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!canon_time_valid(good[i]))
+            fail_msg("refused: %s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (canon_time_valid(bad[i]))
+            fail_msg("accepted: %s", bad[i]);
+}
+
 static void test_canon_forms(void **state)
 {
     (void)state;
@@ -805,6 +829,7 @@ static void test_stats(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_canon_time_valid),
         cmocka_unit_test(test_canon_forms),
         cmocka_unit_test(test_canon_strings),
         cmocka_unit_test(test_canon_numbers),

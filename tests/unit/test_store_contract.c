@@ -366,6 +366,30 @@ static void test_undated_rows(void **state)
     assert_int_equal(undated, 5);
 }
 
+/* Marks of undated rows do not outlive the rows: a later load into the
+ * emptied table gives dated rows their dates, whatever ids they reuse. */
+static void test_undated_marks_go_with_their_rows(void **state)
+{
+    struct fixture *f = *state;
+    OK(store_load_begin(f->st, 0, f->err));
+    for (int64_t id = 1; id <= 3; id++) {
+        struct grid_record r = sample(id, NULL);
+        OK(store_load_row(f->st, GRID_PUBLIC, &r, f->err));
+    }
+    OK(store_load_end(f->st, 1, f->err));
+    for (int64_t id = 1; id <= 3; id++)
+        OK(store_delete(f->st, GRID_PUBLIC, id, f->err));
+    OK(store_load_begin(f->st, 0, f->err));
+    struct grid_record r = sample(2, "2021-02-03T04:05:06Z");
+    OK(store_load_row(f->st, GRID_PUBLIC, &r, f->err));
+    OK(store_load_end(f->st, 1, f->err));
+    struct grid_record got = {0};
+    OK(store_get(f->st, GRID_PUBLIC, 2, &got, f->err));
+    assert_non_null(got.created_at);
+    assert_non_null(strstr(got.created_at, "2021-02-03T04:05:06"));
+    grid_record_clear(&got);
+}
+
 /* --- random ---------------------------------------------------------------------- */
 
 /* Rows of an old file with id <= 0 have no URL: never a /random pick, however
@@ -470,6 +494,7 @@ int main(void)
         BOTH(test_load_carries_marks_log_salts),
         BOTH(test_deletion_log),
         BOTH(test_undated_rows),
+        BOTH(test_undated_marks_go_with_their_rows),
         BOTH(test_random_skips_ids_without_url),
         BOTH(test_salts),
         BOTH(test_same_database),
