@@ -56,11 +56,24 @@
  * or its timeout, and then reads the log past its cursor; the notification
  * only makes that fast, the log makes it exact, also across reconnects.
  *
- * Scan. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE READ
- * transaction, so the rows are one snapshot and the callback may run other
- * statements on the same connection (they join that read-only transaction).
- * FETCH takes up to 1000 rows, fewer when rows are large, so that one batch
- * stays near SCAN_BATCH_BYTES: memory does not grow with the table.
+ * Cursors. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE
+ * READ transaction, so the rows are one snapshot and the caller may run other
+ * statements on the same connection between rows (they join that read-only
+ * transaction). FETCH takes up to 1000 rows, fewer when rows are large, so
+ * that one batch stays near SCAN_BATCH_BYTES: memory does not grow with the
+ * table.
+ *
+ * Undated rows. created_at is NOT NULL DEFAULT now() (the original's schema),
+ * yet rows of the old service have no posted date. A load stores its own
+ * time in such a row and records it in
+ *
+ *   ipborg_undated(tbl TEXT, lo BIGINT, hi BIGINT, PRIMARY KEY (tbl, lo))
+ *
+ * as runs of ids (one run for a whole old file); reads of a record (get,
+ * cursors, stats) give created_at NULL inside a run. Invariant: a run covers
+ * only ids loaded without a date, in the load that made it (rows loaded in
+ * another order start new runs); a load into a target without grids first
+ * drops the old runs, and new posts get ids above every run.
  *
  * Bulk load (migrate, import). load_begin opens the transaction, lifts the
  * timeouts, and either drops and recreates both tables (replace) or locks
@@ -70,9 +83,11 @@
  * the other table end that COPY and start a new one. A row whose created_at
  * is NULL gets the transaction's now(), fetched once in load_begin: that is
  * exactly the value DEFAULT now() would give every row of this transaction,
- * and it lets one COPY with one column list carry every row. load_end ends
- * the COPY, sets each sequence so that nextval gives max(id) + 1 (1 for an
- * empty table), and commits; or rolls back. The server reports bad data (JSON
+ * and it lets one COPY with one column list carry every row; the row is
+ * marked undated (above). load_end ends the COPY, writes the undated runs,
+ * sets each sequence so that nextval gives max(max(id), load_last_id's mark)
+ * + 1 (1 for an empty table), and commits; or rolls back. --replace also
+ * empties ipborg's own tables (deletion log, undated marks, salts). The server reports bad data (JSON
  * that does not parse, a duplicate id) when the COPY ends, not row by row:
  * then load_row or load_end fail, and the transaction is rolled back.
  *

@@ -50,8 +50,10 @@
  * put runs in a BEGIN IMMEDIATE transaction: next = max(last_id, max(id)) + 1,
  * insert, last_id = next, COMMIT; it returns only after COMMIT succeeded, and
  * with journal_mode=WAL + synchronous=FULL a commit is on disk (fsync of the
- * WAL) before it returns. The one exception to "never reused" is the bulk
- * load, which by docs/protocol.md §6 leaves next = max(id) + 1.
+ * WAL) before it returns. The bulk load sets last_id to max(max(id), the
+ * mark the load carried from its source, load_last_id), so a move keeps the
+ * invariant too; --replace starts it over from what is loaded (and empties
+ * the deletion log and the stored salts as well).
  *
  * The deletion log. del deletes the row and appends to ipborg_deleted in one
  * BEGIN IMMEDIATE transaction; SQLite has one writer at a time, so seq order

@@ -403,9 +403,11 @@ def no_password_in_any_message():
         for args in (["serve", "--port", "0", "--db-url", url], ["export", "--db-url", url],
                      ["stats", "--db-url", url], ["delete", "--yes", "--db-url", url, "bizkiL"],
                      ["migrate", "--from", url, "--to", fresh_db("sqlite")],
+                     ["import", "--db-url", url],
                      ["migrate", "--from", "sqlite:///" + legacy_copy(), "--to", url]):
             r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=60,
-                               env=clean_env(SALTS))
+                               env=clean_env(SALTS),
+                               input='{"ipborg_export":1,"salts":null}\n')
             ok(r.returncode != 0, "%s fails on %s" % (args[0], url))
             ok("hunter2" not in r.stderr + r.stdout and "hunt%zz" not in r.stderr + r.stdout,
                "%s shows the password: %s" % (args[0], r.stderr))

@@ -1,5 +1,5 @@
-/* test_backup.c -- canon.c (canonical JSON), and ipborg export / import /
- * stats (backup.c) with the store ops they rely on (meta_set inside a load,
+/* test_backup.c -- canon.c (canonical JSON, times), and ipborg export / import /
+ * stats (export.c, import.c, stats.c) with the store ops they rely on (meta_set inside a load,
  * stats), against real databases, no mocks.
  *
  * SQLite cases use files in a fresh temporary directory per test; PostgreSQL
