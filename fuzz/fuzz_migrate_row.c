@@ -1,4 +1,4 @@
-/* fuzz_migrate_row.c -- a legacy row read by the migration: migrate_check_row.
+/* fuzz_migrate_row.c -- a legacy row read by the migration: row_check (row.h).
  *
  * Input: one byte of flags, then the record's text columns separated by NUL
  * bytes, in the order ipb_version, python_version, grid_data, code_cells,
@@ -12,7 +12,7 @@
  * SQL NULL or JSON null. Seeds: the rows of vectors/legacy/legacy_small.db.
  */
 #include "fuzz.h"
-#include "migrate.h"
+#include "row.h"
 
 #define FIELDS 6
 
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct grid_record out;
     char err[STORE_ERRLEN];
     err[0] = '\0';
-    if (migrate_check_row(t, &in, &out, err) != 0) {
+    if (row_check(t, &in, &out, err) != 0) {
         FUZZ_CHECK(fuzz_one_line(err, sizeof err));
         static const char *const cols[] = {"ipb_version", "python_version", "grid_data",
                                            "code_cells", "ipb_class", "created_at"};

@@ -375,3 +375,39 @@ char *canon_time(const char *s)
     c[n + 1] = '\0';
     return c;
 }
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+int canon_time_valid(const char *s)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof pat - 1; i++) {
+        char c = s[i];
+        if (pat[i] == 'd' ? (c < '0' || c > '9')
+                          : pat[i] == 'T' ? (c != 'T' && c != ' ') : c != pat[i])
+            return 0;
+    }
+    int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), minute = digits(s + 14, 2), second = digits(s + 17, 2);
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59)
+        return 0;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day < 1 || day > mdays[month - 1] + (month == 2 && leap))
+        return 0;
+    s += sizeof pat - 1;
+    if (*s == '.') {
+        if (s[1] < '0' || s[1] > '9')
+            return 0;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    }
+    return strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0 || strcmp(s, "+00") == 0 ||
+           *s == '\0';
+}

@@ -78,4 +78,11 @@ void canon_string(struct buf *out, const char *s);
  * zeros, no fraction when zero, Z). malloc'd; NULL for NULL or out of memory. */
 char *canon_time(const char *s);
 
+/* 1 if s is "YYYY-MM-DD[T ]HH:MM:SS[.f...][Z|+00:00|+00|]" naming a time that
+ * exists: month 1-12, a day of that month (leap years counted), hour 0-23,
+ * minute and second 0-59, year 1-9999. What the backends write, and what
+ * PostgreSQL's timestamptz reads as UTC; the one check of a time from a file
+ * or an old database, so that SQLite refuses what PostgreSQL would. */
+int canon_time_valid(const char *s);
+
 #endif

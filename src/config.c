@@ -67,11 +67,3 @@ void config_from_cli(struct config *c, const struct cli_values *v)
     c->force_salts = cli_flag(v, CFG_FORCE_SALTS);
     c->quiet = cli_flag(v, CFG_QUIET);
 }
-
-const char *config_db_url(const char *flag)
-{
-    if (flag && *flag)
-        return flag;
-    const char *e = getenv("DATABASE_URL");
-    return e && *e ? e : CONFIG_DEFAULT_DB_URL;
-}

@@ -61,9 +61,4 @@ extern const struct cli_option config_serve_options[CFG_NOPTS];
 /* Fills c from what cli_parse found for config_serve_options. */
 void config_from_cli(struct config *c, const struct cli_values *v);
 
-/* The database URL given by a --db-url flag, else DATABASE_URL, else the
- * default. Only for backup.c's own option parsing, which goes away when
- * export, import and stats take their options from cli.h like the rest. */
-const char *config_db_url(const char *flag);
-
 #endif

@@ -17,6 +17,9 @@
 
 #include "admin.h"
 #include "cli.h"
+#include "export.h"
+#include "import.h"
+#include "stats.h"
 #include "config.h"
 #include "deletions.h"
 #include "handlers.h"
@@ -24,20 +27,6 @@
 #include "migrate.h"
 #include "server.h"
 #include "store.h"
-
-/* --- shim: until the merge with the store branch ------------------------------------
- * The store branch splits backup.c into export.c, import.c and stats.c with
- * these names and adds store_backend_name; at the merge, this block goes and
- * the three headers are included instead of backup.h. */
-#include "backup.h"
-#define export_run backup_export
-#define import_run backup_import
-#define stats_run backup_stats
-static const char *store_backend_name(const struct store *st)
-{
-    return store_backend(st)->name;
-}
-/* --- end of shim ----------------------------------------------------------------------- */
 
 #define HASHID_MIN_LENGTH 6
 
@@ -135,7 +124,8 @@ static int cmd_serve(const struct cli_values *v)
         return 1;
     }
     char *pub = NULL, *sec = NULL;
-    if (store_resolve_salts(st, cfg.env_public_salt, cfg.env_secret_salt, cfg.force_salts,
+    if (store_resolve_salts(st, cfg.env_public_salt, cfg.env_secret_salt,
+                            cfg.force_salts ? STORE_SALTS_FORCE : STORE_SALTS_CAN_FORCE,
                             &pub, &sec, err) != STORE_OK) {
         cli_fail(stderr, "serve", "%s", err);
         store_close(st);
@@ -343,8 +333,9 @@ static const struct cli_command commands[] = {
      delete_options, DEL_NOPTS, 1, 1, "grid (its HASHID or URL)", cmd_delete},
     {"export", "[--db-url URL] > grids.jsonl",
      "Writes every grid of both tables as JSON Lines: a header with the hash-ID\n"
-     "salts, then one line per grid (public_grids, then secret_grids, in id order).\n"
-     "The database is opened read-only.",
+     "salts and the ids' high-water marks, then one line per grid (public_grids,\n"
+     "then secret_grids, in id order), then one line per entry of the deletion\n"
+     "log. The database is opened read-only.",
      "write every grid as JSON Lines (read-only)",
      export_options, EXP_NOPTS, 0, 0, NULL, cmd_export},
     {"import", "[--db-url URL] [--replace] < grids.jsonl",
@@ -356,7 +347,8 @@ static const struct cli_command commands[] = {
      import_options, IMP_NOPTS, 0, 0, NULL, cmd_import},
     {"stats", "[--db-url URL]",
      "Prints per table the number of grids, their size in bytes (stored text and\n"
-     "JSON columns), and the oldest and newest created_at. Read-only.",
+     "JSON columns), the oldest and newest created_at, and how many rows have no\n"
+     "real posted date (undated: grids of the old service). Read-only.",
      "grids, bytes and dates per table (read-only)",
      stats_options, STA_NOPTS, 0, 0, NULL, cmd_stats},
 };

@@ -15,7 +15,8 @@
  * Invariant: a slot on the list belongs to exactly one thread; only that
  * thread uses slot->conn, except store_close, which runs when no other thread
  * uses the store any more. */
-#include "store.h"
+#include "store_backend.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -146,27 +147,56 @@ static int has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+static struct store *open_store(const char *url, int flags, char *err);
+
+/* Every message store_open gives may hold the URL or a backend's text
+ * quoting it: the password never leaves as it is. */
 struct store *store_open(const char *url, int flags, char *err)
 {
-    const struct store_ops *ops;
-    const char *target;
+    struct store *st = open_store(url, flags, err);
+    if (!st && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return st;
+}
+
+/* The backend of url, or NULL (then *target is unset). */
+static const struct store_ops *ops_for(const char *url, const char **target)
+{
+    if (has_prefix(url, "sqlite:///")) {
+        *target = url + strlen("sqlite:///");   /* "rel.db" or "/abs.db" */
+        return &store_sqlite_ops;
+    }
+    if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+        *target = url;
+        return &store_pg_ops;
+    }
+    return NULL;
+}
+
+int store_same_database(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0)
+        return 1;
+    const char *ta, *tb;
+    const struct store_ops *oa = ops_for(a, &ta), *ob = ops_for(b, &tb);
+    return oa && oa == ob && oa->same_database(ta, tb);
+}
+
+static struct store *open_store(const char *url, int flags, char *err)
+{
+    const char *target = NULL;
     if (!url || !*url) {
         store_errf(err, "no database URL given (--db-url or DATABASE_URL)");
         return NULL;
     }
-    if (has_prefix(url, "sqlite:///")) {
-        ops = &store_sqlite_ops;
-        target = url + strlen("sqlite:///");   /* "rel.db" or "/abs.db" */
-        if (!*target) {
-            store_errf(err, "database URL '%s' names no file", url);
-            return NULL;
-        }
-    } else if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
-        ops = &store_pg_ops;
-        target = url;
-    } else {
+    const struct store_ops *ops = ops_for(url, &target);
+    if (!ops) {
         store_errf(err, "unsupported database URL '%s' (expected sqlite:///path.db, "
                    "sqlite:////absolute/path.db or postgresql://...)", url);
+        return NULL;
+    }
+    if (!*target) {
+        store_errf(err, "database URL '%s' names no file", url);
         return NULL;
     }
 
@@ -225,6 +255,7 @@ void store_close(struct store *st)
 const char *store_url(const struct store *st) { return st->url; }
 const char *store_target(const struct store *st) { return st->target; }
 const struct store_ops *store_backend(const struct store *st) { return st->ops; }
+const char *store_backend_name(const struct store *st) { return st->ops->name; }
 int store_flags(const struct store *st) { return st->flags; }
 
 /* --- wrappers ---------------------------------------------------------------- */
@@ -235,11 +266,16 @@ int store_flags(const struct store *st) { return st->flags; }
     do {                                                           \
         int status_ = STORE_OK;                                    \
         void *conn = store_conn((st), &status_, (err));            \
-        if (!conn)                                                 \
+        if (!conn) {                                               \
+            if (err)                                               \
+                redact_inplace((err), STORE_ERRLEN);               \
             return status_;                                        \
+        }                                                          \
         int rc_ = (call);                                          \
         if (rc_ == STORE_UNAVAILABLE)                              \
             store_conn_reset(st);                                  \
+        if (rc_ != STORE_OK && rc_ != STORE_NOT_FOUND && (err))    \
+            redact_inplace((err), STORE_ERRLEN);                   \
         return rc_;                                                \
     } while (0)
 
@@ -294,13 +330,19 @@ int store_exists(struct store *st, enum grid_table t, int64_t id, char *err)
 int store_watch_open(struct store *st, void **watch, char *err)
 {
     *watch = NULL;
-    return st->ops->watch_open(st, watch, err);
+    int rc = st->ops->watch_open(st, watch, err);
+    if (rc != STORE_OK && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
 }
 
 int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout_ms,
                      store_deletion_fn fn, void *ctx, char *err)
 {
-    return st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+    int rc = st->ops->watch_next(watch, cursor, timeout_ms, fn, ctx, err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
 }
 
 void store_watch_close(struct store *st, void *watch)
@@ -378,7 +420,15 @@ static int random_id_on(struct store *st, void *conn, enum grid_table t,
     }
     if (rows <= 0)
         return STORE_NOT_FOUND;
-    return ops->nth_id(conn, t, (int64_t)rand_below((uint64_t)rows), id_out, err);
+    /* nth_id counts only ids > 0 (rows of an old file may have id <= 0 and
+     * no URL), so a k beyond their number is NOT_FOUND: drawn again, which
+     * keeps the choice uniform over the servable rows. */
+    for (int i = 0; i < 4 * RANDOM_TRIES; i++) {
+        rc = ops->nth_id(conn, t, (int64_t)rand_below((uint64_t)rows), id_out, err);
+        if (rc != STORE_NOT_FOUND)
+            return rc;
+    }
+    return ops->nth_id(conn, t, 0, id_out, err);
 }
 
 int store_random_id(struct store *st, enum grid_table t, int64_t *id_out, char *err)
@@ -390,6 +440,173 @@ int store_stats(struct store *st, enum grid_table t, struct store_stats *out, ch
 {
     memset(out, 0, sizeof *out);
     WITH_CONN(st, err, st->ops->stats(conn, t, out, err));
+}
+
+struct store_cursor {
+    struct store *st;
+    void *bc;                   /* the backend's cursor */
+    struct grid_record rec;     /* the current row; strings the backend's */
+    int lost;                   /* the connection went away: reset at close */
+};
+
+int store_cursor_open(struct store *st, enum grid_table t, struct store_cursor **out,
+                      char *err)
+{
+    *out = NULL;
+    int status = STORE_OK;
+    void *conn = store_conn(st, &status, err);
+    if (!conn) {
+        if (err)
+            redact_inplace(err, STORE_ERRLEN);
+        return status;
+    }
+    struct store_cursor *c = calloc(1, sizeof *c);
+    if (!c) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    c->st = st;
+    int rc = st->ops->cursor_open(conn, t, &c->bc, err);
+    if (rc != STORE_OK) {
+        free(c);
+        if (rc == STORE_UNAVAILABLE)
+            store_conn_reset(st);
+        if (err)
+            redact_inplace(err, STORE_ERRLEN);
+        return rc;
+    }
+    *out = c;
+    return STORE_OK;
+}
+
+int store_cursor_next(struct store_cursor *c, const struct grid_record **rec, char *err)
+{
+    *rec = NULL;
+    int rc = c->st->ops->cursor_next(c->bc, &c->rec, err);
+    if (rc == STORE_OK) {
+        *rec = &c->rec;
+        return STORE_OK;
+    }
+    if (rc == STORE_UNAVAILABLE)
+        c->lost = 1;
+    if (rc != STORE_NOT_FOUND && err)
+        redact_inplace(err, STORE_ERRLEN);
+    return rc;
+}
+
+void store_cursor_close(struct store_cursor *c)
+{
+    if (!c)
+        return;
+    c->st->ops->cursor_close(c->bc);
+    if (c->lost)
+        store_conn_reset(c->st);
+    free(c);
+}
+
+int store_last_id(struct store *st, enum grid_table t, int64_t *last_id, char *err)
+{
+    *last_id = 0;
+    WITH_CONN(st, err, st->ops->last_id(conn, t, last_id, err));
+}
+
+#define LOG_BATCH 256
+
+struct store_log_cursor {
+    struct store *st;
+    struct store_deletion batch[LOG_BATCH];
+    char times[LOG_BATCH][STORE_TIMELEN];
+    int i, n, done;
+    int64_t after;              /* seq of the last entry handed out */
+};
+
+int store_log_open(struct store *st, struct store_log_cursor **cur, char *err)
+{
+    (void)err;
+    *cur = calloc(1, sizeof **cur);
+    if (!*cur) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    (*cur)->st = st;
+    return STORE_OK;
+}
+
+static int log_read_on(struct store *st, void *conn, struct store_log_cursor *c, char *err)
+{
+    return st->ops->log_read(conn, c->after, LOG_BATCH, c->batch, c->times, &c->n, err);
+}
+
+static int log_fill(struct store_log_cursor *c, char *err)
+{
+    struct store *st = c->st;
+    WITH_CONN(st, err, log_read_on(st, conn, c, err));
+}
+
+int store_log_next(struct store_log_cursor *c, const struct store_deletion **d, char *err)
+{
+    *d = NULL;
+    if (c->i >= c->n) {
+        if (c->done)
+            return STORE_NOT_FOUND;
+        c->i = c->n = 0;
+        int rc = log_fill(c, err);
+        if (rc != STORE_OK)
+            return rc;
+        if (c->n < LOG_BATCH)
+            c->done = 1;
+        if (c->n == 0)
+            return STORE_NOT_FOUND;
+    }
+    struct store_deletion *e = &c->batch[c->i];
+    e->deleted_at = c->times[c->i][0] ? c->times[c->i] : NULL;
+    c->after = e->seq;
+    c->i++;
+    *d = e;
+    return STORE_OK;
+}
+
+void store_log_close(struct store_log_cursor *c)
+{
+    free(c);
+}
+
+int store_load_begin(struct store *st, int replace, char *err)
+{
+    WITH_CONN(st, err, st->ops->load_begin(conn, replace, err));
+}
+
+int store_load_row(struct store *st, enum grid_table t, const struct grid_record *rec,
+                   char *err)
+{
+    WITH_CONN(st, err, st->ops->load_row(conn, t, rec, err));
+}
+
+int store_load_deletion(struct store *st, const struct store_deletion *d, char *err)
+{
+    WITH_CONN(st, err, st->ops->load_deletion(conn, d, err));
+}
+
+int store_load_last_id(struct store *st, enum grid_table t, int64_t last_id, char *err)
+{
+    WITH_CONN(st, err, st->ops->load_last_id(conn, t, last_id, err));
+}
+
+static int load_salts_on(struct store *st, void *conn, const char *pub, const char *sec,
+                         char *err)
+{
+    int rc = st->ops->meta_set(conn, META_PUBLIC_SALT, pub, err);
+    return rc == STORE_OK ? st->ops->meta_set(conn, META_SECRET_SALT, sec, err) : rc;
+}
+
+int store_load_salts(struct store *st, const char *pub, const char *sec, char *err)
+{
+    WITH_CONN(st, err, load_salts_on(st, conn, pub, sec, err));
+}
+
+int store_load_end(struct store *st, int commit, char *err)
+{
+    WITH_CONN(st, err, st->ops->load_end(conn, commit, err));
 }
 
 /* --- salts (docs/protocol.md §2) ---------------------------------------------------------- */
@@ -488,6 +705,8 @@ static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
         store_errf(err, "set both HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT, or neither");
         return STORE_ERROR;
     }
+    if (env_pub && store_salts_check(env_pub, env_sec, err) != 0)
+        return STORE_ERROR;
     int readonly = st->flags & STORE_READONLY;
     char *spub = NULL, *ssec = NULL;
     int rc = read_salts(st, conn, &spub, &ssec, err);
@@ -500,12 +719,15 @@ static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
             if (rc != STORE_OK)
                 return rc;
         }
-        if (spub && (strcmp(spub, env_pub) != 0 || strcmp(ssec, env_sec) != 0) && !force) {
+        if (spub && (strcmp(spub, env_pub) != 0 || strcmp(ssec, env_sec) != 0) &&
+            !(force & STORE_SALTS_FORCE)) {
             free(spub);
             free(ssec);
             store_errf(err, "HASHIDS_PUBLIC_SALT / HASHIDS_SECRET_SALT differ from the salts "
                        "stored in the database: every grid URL would change. Unset them to "
-                       "use the stored salts (or use serve --force-salts for this run)");
+                       "use the stored salts%s",
+                       (force & STORE_SALTS_CAN_FORCE) ? " (or give --force-salts to use "
+                                                         "them for this run)" : "");
             return STORE_ERROR;
         }
         free(spub);
@@ -516,6 +738,14 @@ static int resolve_salts_on(struct store *st, void *conn, const char *env_pub,
     }
 
     if (rc == STORE_OK) {
+        if (store_salts_check(spub, ssec, err) != 0) {
+            free(spub);
+            free(ssec);
+            store_errf(err, "the public and secret hash-ID salts stored in the database are "
+                       "equal: secret URLs would be guessable. Set HASHIDS_PUBLIC_SALT and "
+                       "HASHIDS_SECRET_SALT to two different salts");
+            return STORE_ERROR;
+        }
         *pub = spub;
         *sec = ssec;
         return STORE_OK;
@@ -558,6 +788,29 @@ check:
         return STORE_ERROR;
     }
     return STORE_OK;
+}
+
+int store_salts_check(const char *pub, const char *sec, char *err)
+{
+    if (strcmp(pub, sec) != 0)
+        return 0;
+    store_errf(err, "HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT are equal: secret URLs "
+               "would be guessable from public ones; give two different salts");
+    return -1;
+}
+
+static int salts_get_on(struct store *st, void *conn, char **pub, char **sec, char *err)
+{
+    int rc = read_salts(st, conn, pub, sec, err);
+    if (rc == STORE_NOT_FOUND)
+        *pub = *sec = NULL;
+    return rc;
+}
+
+int store_salts_get(struct store *st, char **pub, char **sec, char *err)
+{
+    *pub = *sec = NULL;
+    WITH_CONN(st, err, salts_get_on(st, conn, pub, sec, err));
 }
 
 int store_resolve_salts(struct store *st, const char *env_public,

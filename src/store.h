@@ -1,8 +1,11 @@
 /* store.h -- where grids live: one interface, several backends.
  *
- * In the manner of SQLite's VFS: a backend is a struct store_ops of function
- * pointers (store_sqlite.c, store_pg.c); callers hold a struct store * and never
- * learn which backend it is. store.c picks the backend from the database URL,
+ * In the manner of SQLite's os.c over its VFS: a backend is a struct store_ops
+ * of function pointers (store_backend.h, seen only by store.c and the backends
+ * store_sqlite.c, store_pg.c); callers hold a struct store *, use the store_*
+ * functions below and never learn which backend it is, nor hold its
+ * connection. Many rows are read with cursors. store.c picks the backend from
+ * the database URL,
  * keeps one backend connection per thread (so each HTTP worker thread has its own,
  * opened on first use and closed when the thread ends), and resolves the hash-ID
  * salts (docs/protocol.md §2).
@@ -10,7 +13,10 @@
  * The data model (docs/protocol.md §6): two tables with one schema, public_grids and
  * secret_grids. A grid is immutable once stored. Ids are assigned by the store,
  * grow monotonically and are never reused, because every URL ever handed out
- * encodes one. A successful put means the row is committed and durable.
+ * encodes one -- also across a move: a store knows the largest id each table
+ * ever gave (store_last_id), and a load carries it. A row may have no posted
+ * date (created_at NULL, rows of the old service) on every backend. A
+ * successful put means the row is committed and durable.
  *
  * JSON columns (python_version, grid_data, code_cells) travel as JSON text. The
  * SQLite backend stores that text as it is (legacy files hold Python's
@@ -18,7 +24,8 @@
  * text form. Both are equal JSON values, which is all the contract asks.
  *
  * Errors: every call returns an enum store_status and, unless STORE_OK or
- * STORE_NOT_FOUND, writes one line for a human into err (STORE_ERRLEN bytes).
+ * STORE_NOT_FOUND, writes one line for a human into err (STORE_ERRLEN bytes),
+ * with any database password shown as *** (redact.h).
  * STORE_UNAVAILABLE means "the database cannot be reached or is busy right now":
  * the service answers 503 and the next call on that thread reconnects. */
 #ifndef IPBORG_STORE_H
@@ -28,6 +35,7 @@
 #include <stdint.h>
 
 #define STORE_ERRLEN 512
+#define STORE_TIMELEN 48   /* a time as text: "YYYY-MM-DDTHH:MM:SS.ffffffZ" and room */
 
 enum grid_table { GRID_PUBLIC = 0, GRID_SECRET = 1 };
 #define GRID_TABLES 2
@@ -70,111 +78,19 @@ struct store_stats {
     char oldest[48], newest[48];
 };
 
-/* Callback of scan: called once per row in id order; the record and its strings
- * are only valid during the call. Return 0 to go on, non-zero to stop (scan then
- * returns STORE_ERROR with err left as the callback wrote it, if it did). */
-typedef int (*store_scan_fn)(void *ctx, const struct grid_record *rec, char *err);
 
 /* One entry of the deletion log (see del and watch_next). */
 struct store_deletion {
     int64_t seq;            /* position in the log; grows in commit order */
     enum grid_table table;
     int64_t id;
+    const char *deleted_at; /* UTC ISO 8601; set by store_log_next only */
 };
 
 /* Callback of watch_next: d is one deletion (valid during the call), or NULL
  * when deletions may have been missed: forget every grid. */
 typedef void (*store_deletion_fn)(void *ctx, const struct store_deletion *d);
 
-/* The backend interface. conn is the backend's own per-thread connection.
- * Unless said otherwise, each function is one short transaction of its own. */
-struct store_ops {
-    const char *name;                       /* "sqlite", "postgresql" */
-
-    /* Connects to the database named by store_url(st). Unless flags has
-     * STORE_READONLY, creates the tables (and ipborg_meta) when absent and
-     * upgrades an old SQLite file (adds created_at). */
-    int (*connect)(struct store *st, int flags, void **conn, char *err);
-    void (*disconnect)(void *conn);
-
-    /* Inserts rec (its id is ignored) into table t; *id_out = the new id.
-     * Returns only after the row is committed. */
-    int (*put)(void *conn, enum grid_table t, const struct grid_record *rec,
-               int64_t *id_out, char *err);
-    /* Fills *out (caller clears it) with row id of table t, or STORE_NOT_FOUND. */
-    int (*get)(void *conn, enum grid_table t, int64_t id, struct grid_record *out,
-               char *err);
-    /* Only grid_data of row id: the hot path of GET /get. *json is malloc'd. */
-    int (*get_grid_data)(void *conn, enum grid_table t, int64_t id, char **json,
-                         size_t *len, char *err);
-    /* Number of rows and largest id (0, 0 for an empty table). */
-    int (*count)(void *conn, enum grid_table t, int64_t *rows, int64_t *max_id,
-                 char *err);
-    /* Largest id (0 for an empty table), from the index: O(log n), unlike
-     * count. Optional: NULL means store.c falls back to count. */
-    int (*max_id)(void *conn, enum grid_table t, int64_t *max_id, char *err);
-    /* STORE_OK if a row with this id exists, else STORE_NOT_FOUND. */
-    int (*exists)(void *conn, enum grid_table t, int64_t id, char *err);
-    /* The k-th row (0-based) in id order: *id_out; STORE_NOT_FOUND past the end. */
-    int (*nth_id)(void *conn, enum grid_table t, int64_t k, int64_t *id_out, char *err);
-
-    /* ipborg's own key/value table (salts, schema version). *value malloc'd;
-     * STORE_NOT_FOUND when the key (or, read-only, the table) is absent.
-     * meta_set inserts only if the key is absent and never overwrites: salts,
-     * once stored, never change, and two servers starting at once on an empty
-     * database must agree (each re-reads after writing). Inside load_begin ..
-     * load_end it joins that transaction and DOES overwrite: a load replaces
-     * every grid of the target, so the salts that give those grids their URLs
-     * must be the loaded ones (import stores its file's salts). */
-    int (*meta_get)(void *conn, const char *key, char **value, char *err);
-    int (*meta_set)(void *conn, const char *key, const char *value, char *err);
-
-    /* Removes one row and, in the same transaction, appends (table, id, time)
-     * to ipborg_deleted, the deletion log that every server follows (watch_*
-     * below). Deletions are serialised, so seq in the log grows in commit
-     * order; PostgreSQL also NOTIFYs channel ipborg_deleted at commit.
-     * STORE_NOT_FOUND if absent (then nothing is written). */
-    int (*del)(void *conn, enum grid_table t, int64_t id, char *err);
-
-    /* Following the deletion log (deletions.c runs one watcher per server).
-     * watch_open makes a connection of its own, apart from the per-thread
-     * ones (PostgreSQL: it LISTENs on ipborg_deleted).
-     * watch_next: with *cursor < 0, sets *cursor to the newest seq of the log
-     * (0 when empty) and returns. Otherwise calls fn for each deletion with
-     * seq > *cursor, in seq order, advancing *cursor; when there is none, it
-     * waits up to timeout_ms for a sign of one (PostgreSQL: a notification;
-     * SQLite: a sleep, then PRAGMA data_version) and looks once more. If the
-     * log's newest seq is below *cursor (the log was dropped and recreated),
-     * calls fn(ctx, NULL), "some may have been missed", and moves *cursor
-     * there. On STORE_UNAVAILABLE or STORE_ERROR close the watch and open a
-     * new one: the log is durable, so going on from the cursor misses
-     * nothing. */
-    int (*watch_open)(struct store *st, void **watch, char *err);
-    int (*watch_next)(void *watch, int64_t *cursor, int timeout_ms,
-                      store_deletion_fn fn, void *ctx, char *err);
-    void (*watch_close)(void *watch);
-
-    /* Streams every row of table t in id order (migrate, export). */
-    int (*scan)(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err);
-
-    /* Bulk load (migrate, import), all in one transaction:
-     * load_begin starts it; refuses (STORE_ERROR, "... holds N grids ...") if
-     * either table holds rows, unless replace, which drops and recreates both
-     * tables. load_row appends one row with its id and created_at (NULL:
-     * the target's default). load_end(commit=1) sets both id sequences to
-     * max(id) (next id = max + 1, or 1 for an empty table), then commits;
-     * commit=0 rolls everything back. */
-    int (*load_begin)(void *conn, int replace, char *err);
-    int (*load_row)(void *conn, enum grid_table t, const struct grid_record *rec,
-                    char *err);
-    int (*load_end)(void *conn, int commit, char *err);
-
-    /* Aggregates of table t in one query (stats), read-only. */
-    int (*stats)(void *conn, enum grid_table t, struct store_stats *out, char *err);
-};
-
-extern const struct store_ops store_sqlite_ops;
-extern const struct store_ops store_pg_ops;
 
 /* --- the front end (store.c) ---------------------------------------------- */
 
@@ -188,20 +104,16 @@ struct store *store_open(const char *url, int flags, char *err);
 void store_close(struct store *st);
 
 const char *store_url(const struct store *st);
-/* For sqlite URLs: the file path; for PostgreSQL: the libpq conninfo (the URL). */
-const char *store_target(const struct store *st);
-const struct store_ops *store_backend(const struct store *st);
-int store_flags(const struct store *st);
+/* "sqlite" or "postgresql": for the startup line and messages only; callers
+ * never branch on it. */
+const char *store_backend_name(const struct store *st);
+/* 1 if the two URLs name the same database as far as can be told without
+ * opening either (the same URL, the same SQLite file under another path, the
+ * same PostgreSQL host/port/database/user). */
+int store_same_database(const char *url_a, const char *url_b);
 
-/* The calling thread's connection, opened on first use. NULL + err (returning
- * STORE_UNAVAILABLE or STORE_ERROR through *status) when it cannot connect. */
-void *store_conn(struct store *st, int *status, char *err);
-/* Drops the calling thread's connection (after STORE_UNAVAILABLE), so that the
- * next store_conn reconnects. */
-void store_conn_reset(struct store *st);
-
-/* Convenience wrappers: the calling thread's connection + the op. They reset
- * the connection on STORE_UNAVAILABLE. */
+/* Every function below runs on the calling thread's connection (opened on
+ * first use) and drops it on STORE_UNAVAILABLE, so the next call reconnects. */
 int store_put(struct store *st, enum grid_table t, const struct grid_record *rec,
               int64_t *id_out, char *err);
 int store_get(struct store *st, enum grid_table t, int64_t id,
@@ -221,6 +133,55 @@ int store_delete(struct store *st, enum grid_table t, int64_t id, char *err);
 int store_exists(struct store *st, enum grid_table t, int64_t id, char *err);
 int store_stats(struct store *st, enum grid_table t, struct store_stats *out, char *err);
 
+/* Reading every row of table t in id order, one snapshot (migrate, export,
+ * verification), one row at a time: memory does not grow with the table.
+ * store_cursor_open starts it on the calling thread's connection (one open
+ * cursor per store and thread; a cursor of another store may be open at the
+ * same time). store_cursor_next sets *rec to the next row, owned by the
+ * cursor and valid until the next call, and returns STORE_OK, STORE_NOT_FOUND
+ * after the last row, or an error (then only close). store_cursor_close ends
+ * it, on the thread that opened it. */
+struct store_cursor;
+int store_cursor_open(struct store *st, enum grid_table t, struct store_cursor **cur,
+                      char *err);
+int store_cursor_next(struct store_cursor *cur, const struct grid_record **rec, char *err);
+void store_cursor_close(struct store_cursor *cur);
+
+/* The high-water mark of table t: the largest id the table has ever held or
+ * handed out (>= max(id); a deleted grid's id counts), 0 for a table that never
+ * had one. A move carries it, so that no id is ever given twice. */
+int store_last_id(struct store *st, enum grid_table t, int64_t *last_id, char *err);
+
+/* Reading the deletion log in seq order (an old file has none), a cursor like
+ * the grids' one: store_log_next sets *d (deleted_at set; owned by the cursor,
+ * valid until the next call) and returns STORE_OK, STORE_NOT_FOUND after the
+ * last entry, or an error. Entries are read in batches: memory is bounded. */
+struct store_log_cursor;
+int store_log_open(struct store *st, struct store_log_cursor **cur, char *err);
+int store_log_next(struct store_log_cursor *cur, const struct store_deletion **d, char *err);
+void store_log_close(struct store_log_cursor *cur);
+
+/* Bulk load (migrate, import), all in one transaction on the calling thread's
+ * connection. store_load_begin refuses (STORE_ERROR, "... holds N grids ...")
+ * a target whose tables hold rows, unless replace, which makes the target
+ * empty: both grid tables recreated, the deletion log, the high-water marks,
+ * the marks of undated rows and the stored salts removed. store_load_row
+ * appends a row with its id and created_at (NULL: the row has no posted date,
+ * and reads back with created_at NULL on every backend).
+ * store_load_deletion appends an entry (table, id, deleted_at) to the log;
+ * store_load_last_id raises table t's high-water mark. store_load_salts
+ * stores both salts, overwriting what the target stored (the loaded grids'
+ * URLs depend on them). store_load_end(commit=1) leaves each table's next id
+ * at max(max(id), high-water mark) + 1 and commits; commit=0 rolls everything
+ * back, --replace's emptying included. */
+int store_load_begin(struct store *st, int replace, char *err);
+int store_load_row(struct store *st, enum grid_table t, const struct grid_record *rec,
+                   char *err);
+int store_load_deletion(struct store *st, const struct store_deletion *d, char *err);
+int store_load_last_id(struct store *st, enum grid_table t, int64_t last_id, char *err);
+int store_load_salts(struct store *st, const char *pub, const char *sec, char *err);
+int store_load_end(struct store *st, int commit, char *err);
+
 /* The deletion log (ops watch_*), on a connection owned by the caller's
  * watch, not the thread's. */
 int store_watch_open(struct store *st, void **watch, char *err);
@@ -229,14 +190,29 @@ int store_watch_next(struct store *st, void *watch, int64_t *cursor, int timeout
 void store_watch_close(struct store *st, void *watch);
 
 /* Salts (docs/protocol.md §2). env_public / env_secret: the environment's values or NULL.
- * force: serve --force-salts. On success *pub and *sec are malloc'd. Refuses
- * (STORE_ERROR + message naming HASHIDS_PUBLIC_SALT and HASHIDS_SECRET_SALT) a
- * database with grids but no stored salts and no salts in the environment, and
- * salts that differ from the stored ones unless force. In a STORE_READONLY
- * store nothing is written. */
+ * force: STORE_SALTS_FORCE (serve --force-salts) uses the environment's salts
+ * even where they differ from the stored ones; STORE_SALTS_CAN_FORCE (a
+ * command that has --force-salts, but it was not given) lets the refusal name
+ * that option; 0 for commands without it. On success *pub and *sec are
+ * malloc'd. Refuses (STORE_ERROR + one line naming HASHIDS_PUBLIC_SALT and
+ * HASHIDS_SECRET_SALT) a database with grids but no stored salts and no salts
+ * in the environment, salts that differ from the stored ones unless forced,
+ * and equal public and secret salts (secret URLs would be guessable), from
+ * wherever they come. In a STORE_READONLY store nothing is written;
+ * STORE_NOT_FOUND there means no salts anywhere and no grids. */
+#define STORE_SALTS_FORCE 1
+#define STORE_SALTS_CAN_FORCE 2
 int store_resolve_salts(struct store *st, const char *env_public,
                         const char *env_secret, int force, char **pub, char **sec,
                         char *err);
+
+/* The one reader of stored salts: STORE_OK with both (*pub, *sec malloc'd),
+ * STORE_NOT_FOUND with neither stored, STORE_ERROR when only one is. */
+int store_salts_get(struct store *st, char **pub, char **sec, char *err);
+
+/* 0 if pub and sec can be used as a pair of salts; else -1 and one line in
+ * err (STORE_ERRLEN) saying why (they are equal). */
+int store_salts_check(const char *pub, const char *sec, char *err);
 
 #define META_PUBLIC_SALT "hashids_public_salt"
 #define META_SECRET_SALT "hashids_secret_salt"

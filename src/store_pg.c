@@ -56,11 +56,24 @@
  * or its timeout, and then reads the log past its cursor; the notification
  * only makes that fast, the log makes it exact, also across reconnects.
  *
- * Scan. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE READ
- * transaction, so the rows are one snapshot and the callback may run other
- * statements on the same connection (they join that read-only transaction).
- * FETCH takes up to 1000 rows, fewer when rows are large, so that one batch
- * stays near SCAN_BATCH_BYTES: memory does not grow with the table.
+ * Cursors. A server-side cursor (DECLARE / FETCH) in a READ ONLY REPEATABLE
+ * READ transaction, so the rows are one snapshot and the caller may run other
+ * statements on the same connection between rows (they join that read-only
+ * transaction). FETCH takes up to 1000 rows, fewer when rows are large, so
+ * that one batch stays near SCAN_BATCH_BYTES: memory does not grow with the
+ * table.
+ *
+ * Undated rows. created_at is NOT NULL DEFAULT now() (the original's schema),
+ * yet rows of the old service have no posted date. A load stores its own
+ * time in such a row and records it in
+ *
+ *   ipborg_undated(tbl TEXT, lo BIGINT, hi BIGINT, PRIMARY KEY (tbl, lo))
+ *
+ * as runs of ids (one run for a whole old file); reads of a record (get,
+ * cursors, stats) give created_at NULL inside a run. Invariant: a run covers
+ * only ids loaded without a date, in the load that made it (rows loaded in
+ * another order start new runs); a load into a target without grids first
+ * drops the old runs, and new posts get ids above every run.
  *
  * Bulk load (migrate, import). load_begin opens the transaction, lifts the
  * timeouts, and either drops and recreates both tables (replace) or locks
@@ -70,9 +83,11 @@
  * the other table end that COPY and start a new one. A row whose created_at
  * is NULL gets the transaction's now(), fetched once in load_begin: that is
  * exactly the value DEFAULT now() would give every row of this transaction,
- * and it lets one COPY with one column list carry every row. load_end ends
- * the COPY, sets each sequence so that nextval gives max(id) + 1 (1 for an
- * empty table), and commits; or rolls back. The server reports bad data (JSON
+ * and it lets one COPY with one column list carry every row; the row is
+ * marked undated (above). load_end ends the COPY, writes the undated runs,
+ * sets each sequence so that nextval gives max(max(id), load_last_id's mark)
+ * + 1 (1 for an empty table), and commits; or rolls back. --replace also
+ * empties ipborg's own tables (deletion log, undated marks, salts). The server reports bad data (JSON
  * that does not parse, a duplicate id) when the COPY ends, not row by row:
  * then load_row or load_end fail, and the transaction is rolled back.
  *
@@ -88,7 +103,8 @@
  * COPY is open (copy_table >= 0) nothing else is sent on the connection -- run()
  * ends the COPY before any other statement; in_load is set exactly between a
  * successful load_begin and the matching load_end. */
-#include "store.h"
+#include "store_backend.h"
+#include "redact.h"
 #include "buf.h"
 
 #include <errno.h>
@@ -156,6 +172,24 @@ enum stmt {
     S_META_PUT,
     S_STATS,            /* two slots */
     S_STATS_SECRET_,
+    S_GET_U,            /* the _U statements: two slots each; with ipborg_undated */
+    S_GET_U_SECRET_,
+    S_DECLARE_U,
+    S_DECLARE_U_SECRET_,
+    S_STATS_U,
+    S_STATS_U_SECRET_,
+    S_SEQ_LAST,         /* two slots */
+    S_SEQ_LAST_SECRET_,
+    S_DEL_MAX,          /* two slots */
+    S_DEL_MAX_SECRET_,
+    S_CREATE_UNDATED,
+    S_UNDATED_PRESENT,
+    S_UNDATED_INSERT,
+    S_LOG_SCAN,
+    S_LOG_LOAD,
+    S_LOAD_CLEAR_LOG,
+    S_LOAD_CLEAR_UNDATED,
+    S_LOAD_CLEAR_SALTS,
     N_STMT
 };
 
@@ -167,6 +201,29 @@ enum stmt {
     "id, ipb_version, python_version::text, grid_data::text, code_cells::text, " \
     "ipb_class, secret, "                                                      \
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* RECORD_COLUMNS where ipborg_undated exists: created_at is NULL for a row in
+ * one of its runs (a row loaded without a posted date; the column is NOT
+ * NULL, so the load stored its own time there). */
+#define UNDATED_TEST(T)                                                        \
+    "EXISTS (SELECT 1 FROM public.ipborg_undated u WHERE u.tbl = '" T "'"       \
+    " AND " T ".id BETWEEN u.lo AND u.hi)"
+#define RECORD_COLUMNS_U(T)                                                    \
+    "id, ipb_version, python_version::text, grid_data::text, code_cells::text, " \
+    "ipb_class, secret, CASE WHEN " UNDATED_TEST(T) " THEN NULL ELSE "           \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+#define STATS_U(T)                                                             \
+    "SELECT count(*), coalesce(sum(coalesce(octet_length(ipb_version), 0)"      \
+    " + coalesce(octet_length(python_version::text), 0)"                        \
+    " + coalesce(octet_length(grid_data::text), 0)"                             \
+    " + coalesce(octet_length(code_cells::text), 0)"                            \
+    " + coalesce(octet_length(ipb_class), 0)), 0),"                             \
+    " count(*) FILTER (WHERE und),"                                             \
+    " to_char(min(created_at) FILTER (WHERE NOT und) AT TIME ZONE 'UTC',"       \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"                                   \
+    " to_char(max(created_at) FILTER (WHERE NOT und) AT TIME ZONE 'UTC',"       \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"                                    \
+    " FROM (SELECT " T ".*, " UNDATED_TEST(T) " AS und FROM public." T ") x"
 
 /* Only where the server knows lz4 (PostgreSQL >= 14 built --with-lz4): then the
  * statement cannot fail, and elsewhere it does nothing. */
@@ -190,17 +247,20 @@ static const char *const sql[N_STMT] = {
     PER_TABLE(S_COUNT, "SELECT count(*), coalesce(max(id), 0) FROM public.", ""),
     PER_TABLE(S_MAXID, "SELECT coalesce(max(id), 0) FROM public.", ""),
     PER_TABLE(S_EXISTS, "SELECT 1 FROM public.", " WHERE id = $1::bigint"),
-    PER_TABLE(S_NTH, "SELECT id FROM public.", " ORDER BY id OFFSET $1::bigint LIMIT 1"),
+    PER_TABLE(S_NTH, "SELECT id FROM public.", " WHERE id > 0 ORDER BY id OFFSET $1::bigint LIMIT 1"),
     PER_TABLE(S_DEL, "DELETE FROM public.", " WHERE id = $1::bigint"),
     PER_TABLE(S_DECLARE, "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
               RECORD_COLUMNS " FROM public.", " ORDER BY id"),
     PER_TABLE(S_COPY, "COPY public.",
               " (id, ipb_version, python_version, grid_data, code_cells, ipb_class,"
               " created_at, secret) FROM STDIN"),
-    [S_SETVAL] = "SELECT setval('public.public_grids_id_seq', coalesce(max(id), 1),"
-                 " max(id) IS NOT NULL) FROM public.public_grids",
-    [S_SETVAL + 1] = "SELECT setval('public.secret_grids_id_seq', coalesce(max(id), 1),"
-                     " max(id) IS NOT NULL) FROM public.secret_grids",
+    /* $1: the load's high-water mark (load_last_id), 0 when none. */
+    [S_SETVAL] = "SELECT setval('public.public_grids_id_seq',"
+                 " greatest(coalesce(max(id), 0), $1::bigint, 1),"
+                 " greatest(coalesce(max(id), 0), $1::bigint) > 0) FROM public.public_grids",
+    [S_SETVAL + 1] = "SELECT setval('public.secret_grids_id_seq',"
+                     " greatest(coalesce(max(id), 0), $1::bigint, 1),"
+                     " greatest(coalesce(max(id), 0), $1::bigint) > 0) FROM public.secret_grids",
     PER_TABLE(S_CREATE, "CREATE TABLE IF NOT EXISTS public.", TABLE_COLUMNS),
     [S_META_GET] = "SELECT value FROM public.ipborg_meta WHERE key = $1",
     [S_META_SET] = "INSERT INTO public.ipborg_meta (key, value) VALUES ($1, $2)"
@@ -214,7 +274,8 @@ static const char *const sql[N_STMT] = {
     [S_SCHEMA_PRESENT] = "SELECT to_regclass('public.public_grids') IS NOT NULL"
                          " AND to_regclass('public.secret_grids') IS NOT NULL"
                          " AND to_regclass('public.ipborg_meta') IS NOT NULL"
-                         " AND to_regclass('public.ipborg_deleted') IS NOT NULL",
+                         " AND to_regclass('public.ipborg_deleted') IS NOT NULL"
+                         " AND to_regclass('public.ipborg_undated') IS NOT NULL",
     [S_SCHEMA_LOCK] = "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
     [S_BEGIN] = "BEGIN",
     [S_BEGIN_SCAN] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -258,6 +319,36 @@ static const char *const sql[N_STMT] = {
               " to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
               " to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
               " FROM public.", ""),
+    [S_GET_U] = "SELECT " RECORD_COLUMNS_U("public_grids") " FROM public.public_grids"
+                " WHERE id = $1::bigint",
+    [S_GET_U + 1] = "SELECT " RECORD_COLUMNS_U("secret_grids") " FROM public.secret_grids"
+                    " WHERE id = $1::bigint",
+    [S_DECLARE_U] = "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
+                    RECORD_COLUMNS_U("public_grids") " FROM public.public_grids ORDER BY id",
+    [S_DECLARE_U + 1] = "DECLARE ipborg_scan NO SCROLL CURSOR FOR SELECT "
+                        RECORD_COLUMNS_U("secret_grids") " FROM public.secret_grids ORDER BY id",
+    [S_STATS_U] = STATS_U("public_grids"),
+    [S_STATS_U + 1] = STATS_U("secret_grids"),
+    PER_TABLE(S_SEQ_LAST, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.",
+              "_id_seq"),
+    PER_TABLE(S_DEL_MAX, "SELECT coalesce(max(id), 0) FROM public.ipborg_deleted WHERE tbl = '",
+              "'"),
+    [S_CREATE_UNDATED] = "CREATE TABLE IF NOT EXISTS public.ipborg_undated"
+                         " (tbl TEXT NOT NULL, lo BIGINT NOT NULL, hi BIGINT NOT NULL,"
+                         " PRIMARY KEY (tbl, lo))",
+    [S_UNDATED_PRESENT] = "SELECT to_regclass('public.ipborg_undated') IS NOT NULL",
+    [S_UNDATED_INSERT] = "INSERT INTO public.ipborg_undated (tbl, lo, hi)"
+                         " VALUES ($1, $2::bigint, $3::bigint)",
+    [S_LOG_SCAN] = "SELECT seq, tbl, id, to_char(deleted_at AT TIME ZONE 'UTC',"
+                   " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.ipborg_deleted"
+                   " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::int",
+    [S_LOG_LOAD] = "INSERT INTO public.ipborg_deleted (seq, tbl, id, deleted_at)"
+                   " SELECT coalesce(max(seq), 0) + 1, $1, $2::bigint,"
+                   " coalesce($3::timestamptz, now()) FROM public.ipborg_deleted",
+    [S_LOAD_CLEAR_LOG] = "DELETE FROM public.ipborg_deleted",
+    [S_LOAD_CLEAR_UNDATED] = "DELETE FROM public.ipborg_undated",
+    [S_LOAD_CLEAR_SALTS] = "DELETE FROM public.ipborg_meta WHERE key IN ('"
+                           META_PUBLIC_SALT "', '" META_SECRET_SALT "')",
 };
 
 /* --- a connection ---------------------------------------------------------------- */
@@ -273,6 +364,16 @@ struct pg_conn {
     char *load_now;             /* the transaction's now(), for rows without created_at */
     int copy_table;             /* table of the open COPY, or -1 */
     struct buf copy;            /* COPY data not yet sent */
+    int64_t load_last[GRID_TABLES];   /* load_last_id's marks */
+    /* Rows loaded without created_at, as runs of consecutive loaded rows
+     * per table (one run for a whole old file); written to ipborg_undated by
+     * load_end. */
+    struct undated_run { int t; int64_t lo, hi; } *runs;
+    size_t n_runs, cap_runs;
+    int run_open[GRID_TABLES];  /* the table's previous loaded row was undated */
+    size_t run_at[GRID_TABLES]; /* ... and is in runs[run_at[t]] */
+    int64_t load_max[GRID_TABLES], n_load[GRID_TABLES];   /* largest id, rows loaded */
+    int has_undated;            /* ipborg_undated exists: the _U statements */
 };
 
 /* --- errors ----------------------------------------------------------------------- */
@@ -454,7 +555,7 @@ static int ensure_schema(struct pg_conn *c, char *err)
         return STORE_OK;
     static const enum stmt steps[] = {S_BEGIN, S_SCHEMA_LOCK, S_CREATE + GRID_PUBLIC,
                                       S_CREATE + GRID_SECRET, S_CREATE_META,
-                                      S_CREATE_DELETED, S_COMMIT};
+                                      S_CREATE_DELETED, S_CREATE_UNDATED, S_COMMIT};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         rc = run(c, steps[i], 0, NULL, NULL, err);
         if (rc != STORE_OK) {
@@ -473,8 +574,49 @@ static void pg_disconnect(void *conn)
         return;
     PQfinish(c->pg);
     free(c->load_now);
+    free(c->runs);
     buf_free(&c->copy);
     free(c);
+}
+
+/* 1 if the n bytes at tok lie in the password of url: its user information
+ * (between "://" and the last '@' before the host) or a password= value. */
+static int in_password(const char *url, const char *tok, size_t n)
+{
+    const char *auth = strstr(url, "://");
+    if (auth) {
+        auth += 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = memrchr(auth, '@', alen);
+        if (at && memmem(auth, (size_t)(at - auth), tok, n))
+            return 1;
+    }
+    for (const char *p = url; (p = strstr(p, "password=")) != NULL; p++) {
+        const char *v = p + strlen("password=");
+        if (memmem(v, strcspn(v, "&"), tok, n))
+            return 1;
+    }
+    return 0;
+}
+
+/* libpq's message for a URL it cannot parse quotes the bad part, which may be
+ * a password with a bad %-escape: such a quoted part becomes ***. In place. */
+static void hide_quoted_secrets(char *msg, const char *url)
+{
+    for (char *q = strchr(msg, '"'); q; q = strchr(q, '"')) {
+        char *end = strchr(q + 1, '"');
+        if (!end)
+            break;
+        size_t n = (size_t)(end - q - 1);
+        if (n > 0 && in_password(url, q + 1, n) && n >= strlen(REDACTED)) {
+            memcpy(q + 1, REDACTED, strlen(REDACTED));
+            memmove(q + 1 + strlen(REDACTED), end, strlen(end) + 1);
+            end = q + 1 + strlen(REDACTED);
+        } else if (n > 0 && in_password(url, q + 1, n)) {
+            memset(q + 1, '*', n);
+        }
+        q = end + 1;
+    }
 }
 
 static int pg_connect(struct store *st, int flags, void **conn, char *err)
@@ -486,6 +628,8 @@ static int pg_connect(struct store *st, int flags, void **conn, char *err)
     PQconninfoOption *opts = PQconninfoParse(url, &perr);
     if (!opts) {
         char line[STORE_ERRLEN] = "";
+        if (perr)
+            hide_quoted_secrets(perr, url);
         err_append(line, perr ? perr : "out of memory");
         store_errf(err, "invalid PostgreSQL URL: %s", line);
         PQfreemem(perr);
@@ -529,6 +673,11 @@ static int pg_connect(struct store *st, int flags, void **conn, char *err)
             rc = run(c, setup[i], 0, NULL, NULL, err);
     if (rc == STORE_OK && !c->readonly)
         rc = ensure_schema(c, err);
+    PGresult *res = NULL;
+    if (rc == STORE_OK && (rc = run(c, S_UNDATED_PRESENT, 0, NULL, &res, err)) == STORE_OK) {
+        c->has_undated = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+    }
     if (rc != STORE_OK) {
         pg_disconnect(c);
         return rc;
@@ -591,7 +740,7 @@ static int pg_get(void *conn, enum grid_table t, int64_t id, struct grid_record 
 {
     struct pg_conn *c = conn;
     PGresult *res;
-    int rc = run_id(c, S_GET + t, id, &res, err);
+    int rc = run_id(c, (c->has_undated ? S_GET_U : S_GET) + t, id, &res, err);
     if (rc != STORE_OK)
         return rc;
     if (PQntuples(res) == 0) {
@@ -856,7 +1005,8 @@ static int pg_stats(void *conn, enum grid_table t, struct store_stats *out, char
 {
     struct pg_conn *c = conn;
     /* Prepared outside the transaction: a failed prepare would abort it. */
-    int rc = prepare(c, S_STATS + t, err);
+    enum stmt q = (c->has_undated ? S_STATS_U : S_STATS) + t;
+    int rc = prepare(c, q, err);
     if (rc == STORE_NOT_FOUND)
         return STORE_OK;   /* read-only, no such table: no rows */
     if (rc != STORE_OK)
@@ -870,7 +1020,7 @@ static int pg_stats(void *conn, enum grid_table t, struct store_stats *out, char
     PGresult *res = NULL;
     rc = run(c, S_LOAD_NO_STATEMENT_TIMEOUT, 0, NULL, NULL, err);
     if (rc == STORE_OK)
-        rc = run(c, S_STATS + t, 0, NULL, &res, err);
+        rc = run(c, q, 0, NULL, &res, err);
     if (rc == STORE_OK && PQntuples(res) == 1) {
         out->rows = value_i64(res, 0, 0);
         out->bytes = value_i64(res, 0, 1);
@@ -907,70 +1057,99 @@ static enum stmt fetch_for(size_t avg)
     return S_FETCH_1;
 }
 
-/* Runs the cursor to its end, calling fn per row. */
-static int scan_rows(struct pg_conn *c, enum grid_table t, store_scan_fn fn, void *ctx,
-                     char *err)
+/* A cursor: a server-side one (DECLARE / FETCH) in a READ ONLY REPEATABLE
+ * READ transaction of its own (one snapshot), or inside the load's
+ * transaction during a load. One at a time per connection (its name is
+ * fixed). Rows are fetched in batches whose size follows the rows' size. */
+struct pcursor {
+    struct pg_conn *c;
+    enum grid_table t;
+    int own;                /* the cursor began the transaction */
+    int open;               /* the server-side cursor is declared */
+    int done;               /* the last FETCH came back empty */
+    PGresult *res;          /* the current batch */
+    int i, n;               /* next row of it, its rows */
+    size_t avg;             /* bytes per row of the last batch */
+};
+
+static void pg_cursor_close(void *cur)
 {
-    size_t avg = 0;
-    for (;;) {
-        PGresult *res;
-        int rc = run(c, fetch_for(avg), 0, NULL, &res, err);
-        if (rc != STORE_OK)
-            return rc;
-        int n = PQntuples(res);
-        size_t bytes = 0;
-        for (int i = 0; i < n; i++) {
-            struct grid_record rec;
-            for (int col = 0; col < PQnfields(res); col++)
-                bytes += (size_t)PQgetlength(res, i, col);
-            row_to_record(res, i, &rec, 0);
-            if (err)
-                err[0] = '\0';
-            if (fn(ctx, &rec, err) != 0) {
-                if (err && !err[0])
-                    store_errf(err, "scan of %s stopped at id %" PRId64,
-                               store_table_name(t), rec.id);
-                PQclear(res);
-                return STORE_ERROR;
-            }
-        }
-        PQclear(res);
-        if (n == 0)
-            return STORE_OK;
-        avg = bytes / (size_t)n;
+    struct pcursor *k = cur;
+    if (!k)
+        return;
+    struct pg_conn *c = k->c;
+    PQclear(k->res);
+    if (PQstatus(c->pg) == CONNECTION_OK) {
+        char ignored[STORE_ERRLEN];
+        if (k->open && !k->own)
+            run(c, S_CLOSE, 0, NULL, NULL, ignored);
+        if (k->own)
+            run(c, S_ROLLBACK, 0, NULL, NULL, ignored);   /* read-only: nothing to lose */
     }
+    free(k);
 }
 
-static int pg_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+static int pg_cursor_open(void *conn, enum grid_table t, void **out, char *err)
 {
     struct pg_conn *c = conn;
+    *out = NULL;
+    struct pcursor *k = calloc(1, sizeof *k);
+    if (!k)
+        return out_of_memory(err);
+    k->c = c;
+    k->t = t;
+    enum stmt declare = (c->has_undated ? S_DECLARE_U : S_DECLARE) + t;
     /* Prepared outside the transaction: a failed prepare would abort it. */
-    int rc = prepare(c, S_DECLARE + t, err);
-    if (rc == STORE_NOT_FOUND)
-        return STORE_OK;   /* read-only, no such table: no rows */
-    if (rc != STORE_OK)
-        return rc;
-    int own = !c->in_load;   /* inside a load: scan within its transaction */
-    if (own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
-        return rc;
-    rc = run(c, S_DECLARE + t, 0, NULL, NULL, err);
-    if (rc == STORE_OK) {
-        rc = scan_rows(c, t, fn, ctx, err);
-        if (rc == STORE_OK)
-            rc = run(c, S_CLOSE, 0, NULL, NULL, err);
-        else if (!own && PQstatus(c->pg) == CONNECTION_OK)
-            run(c, S_CLOSE, 0, NULL, NULL, NULL);
+    int rc = prepare(c, declare, err);
+    if (rc == STORE_NOT_FOUND) {   /* read-only, no such table: no rows */
+        k->done = 1;
+        *out = k;
+        return STORE_OK;
     }
-    if (own && PQstatus(c->pg) == CONNECTION_OK) {
-        char ignored[STORE_ERRLEN];
-        int end = run(c, rc == STORE_OK ? S_COMMIT : S_ROLLBACK, 0, NULL, NULL,
-                      rc == STORE_OK ? err : ignored);
-        if (rc == STORE_OK)
-            rc = end;
-    }
-    if (rc == STORE_NOT_FOUND)   /* read-only, the table vanished meanwhile */
+    k->own = !c->in_load;
+    if (rc == STORE_OK && k->own && (rc = run(c, S_BEGIN_SCAN, 0, NULL, NULL, err)) != STORE_OK)
+        k->own = 0;
+    if (rc == STORE_OK && (rc = run(c, declare, 0, NULL, NULL, err)) == STORE_OK)
+        k->open = 1;
+    if (rc == STORE_NOT_FOUND) {   /* read-only, the table vanished meanwhile */
+        k->done = 1;
         rc = STORE_OK;
-    return rc;
+    }
+    if (rc != STORE_OK) {
+        pg_cursor_close(k);
+        return rc;
+    }
+    *out = k;
+    return STORE_OK;
+}
+
+/* The next row into *rec, whose strings point into the current batch: valid
+ * until the next call. STORE_NOT_FOUND after the last row. */
+static int pg_cursor_next(void *cur, struct grid_record *rec, char *err)
+{
+    struct pcursor *k = cur;
+    if (k->i >= k->n) {
+        if (k->done)
+            return STORE_NOT_FOUND;
+        PQclear(k->res);
+        k->res = NULL;
+        k->i = k->n = 0;
+        int rc = run(k->c, fetch_for(k->avg), 0, NULL, &k->res, err);
+        if (rc != STORE_OK)
+            return rc;
+        k->n = PQntuples(k->res);
+        if (k->n == 0) {
+            k->done = 1;
+            return STORE_NOT_FOUND;
+        }
+        size_t bytes = 0;
+        for (int i = 0; i < k->n; i++)
+            for (int col = 0; col < PQnfields(k->res); col++)
+                bytes += (size_t)PQgetlength(k->res, i, col);
+        k->avg = bytes / (size_t)k->n;
+    }
+    row_to_record(k->res, k->i++, rec, 0);
+    return STORE_OK;
 }
 
 /* --- bulk load ---------------------------------------------------------------------------- */
@@ -1048,12 +1227,22 @@ static int pg_load_begin(void *conn, int replace, char *err)
     c->load_failed = 0;
     c->load_err[0] = '\0';
     c->copy_table = -1;
+    c->n_runs = 0;
+    for (int t = 0; t < GRID_TABLES; t++) {
+        c->load_last[t] = 0;
+        c->run_open[t] = 0;
+        c->load_max[t] = c->n_load[t] = 0;
+    }
 
     static const enum stmt fresh[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
                                       S_LOAD_DROP_TABLES, S_LOAD_DROP_SEQUENCES,
-                                      S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET};
+                                      S_CREATE + GRID_PUBLIC, S_CREATE + GRID_SECRET,
+                                      S_LOAD_CLEAR_LOG, S_LOAD_CLEAR_UNDATED,
+                                      S_LOAD_CLEAR_SALTS};
+    /* A target without grids: marks of undated rows left from rows since
+     * deleted must not cover the ids about to be loaded. */
     static const enum stmt check[] = {S_LOAD_NO_STATEMENT_TIMEOUT, S_LOAD_NO_LOCK_TIMEOUT,
-                                      S_LOAD_LOCK};
+                                      S_LOAD_LOCK, S_LOAD_CLEAR_UNDATED};
     const enum stmt *steps = replace ? fresh : check;
     size_t nsteps = replace ? sizeof fresh / sizeof fresh[0] : sizeof check / sizeof check[0];
     for (size_t i = 0; i < nsteps && rc == STORE_OK; i++)
@@ -1116,6 +1305,35 @@ static int pg_load_row(void *conn, enum grid_table t, const struct grid_record *
             return rc;
         c->copy_table = (int)t;
     }
+    /* A run grows while undated rows come in increasing id order with no
+     * other row of the table in between or above; anything else starts a
+     * new run, so a run never covers a dated row, whatever the order. */
+    int extend = c->run_open[t] && rec->id > c->runs[c->run_at[t]].hi &&
+                 c->runs[c->run_at[t]].hi == c->load_max[t];
+    if (c->n_load[t] == 0 || rec->id > c->load_max[t])
+        c->load_max[t] = rec->id;
+    c->n_load[t]++;
+    if (!rec->created_at) {
+        if (extend) {
+            c->runs[c->run_at[t]].hi = rec->id;
+        } else {
+            if (c->n_runs == c->cap_runs) {
+                size_t cap = c->cap_runs ? 2 * c->cap_runs : 8;
+                struct undated_run *r = realloc(c->runs, cap * sizeof *r);
+                if (!r) {
+                    c->load_failed = 1;
+                    return out_of_memory(err);
+                }
+                c->runs = r;
+                c->cap_runs = cap;
+            }
+            c->run_at[t] = c->n_runs;
+            c->runs[c->n_runs++] = (struct undated_run){(int)t, rec->id, rec->id};
+            c->run_open[t] = 1;
+        }
+    } else {
+        c->run_open[t] = 0;
+    }
     struct buf *b = &c->copy;
     buf_printf(b, "%" PRId64 "\t", rec->id);
     const char *fields[] = {rec->ipb_version, rec->python_version, rec->grid_data,
@@ -1146,12 +1364,22 @@ static int pg_load_end(void *conn, int commit, char *err)
         rc = STORE_ERROR;
     }
     if (commit && rc == STORE_OK) {
-        static const enum stmt steps[] = {S_SETVAL + GRID_PUBLIC, S_SETVAL + GRID_SECRET,
-                                          S_COMMIT};
-        for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == STORE_OK; i++)
-            rc = run(c, steps[i], 0, NULL, NULL, err);   /* the first ends the COPY */
+        /* The first statement ends the COPY. */
+        for (size_t i = 0; i < c->n_runs && rc == STORE_OK; i++) {
+            char lo[32], hi[32];
+            snprintf(lo, sizeof lo, "%" PRId64, c->runs[i].lo);
+            snprintf(hi, sizeof hi, "%" PRId64, c->runs[i].hi);
+            const char *params[3] = {store_table_name((enum grid_table)c->runs[i].t), lo, hi};
+            rc = run(c, S_UNDATED_INSERT, 3, params, NULL, err);
+        }
+        for (int t = 0; t < GRID_TABLES && rc == STORE_OK; t++)
+            rc = run_id(c, S_SETVAL + t, c->load_last[t], NULL, err);
         if (rc == STORE_OK)
+            rc = run(c, S_COMMIT, 0, NULL, NULL, err);
+        if (rc == STORE_OK) {
+            c->has_undated = 1;
             goto done;
+        }
         commit = 0;
     }
     if (c->copy_table >= 0)
@@ -1171,12 +1399,136 @@ static int pg_load_end(void *conn, int commit, char *err)
     }   /* a rollback asked for on a lost connection: the server rolled back */
 done:
     c->in_load = 0;
+    c->n_runs = 0;
     c->load_failed = 0;
     c->copy_table = -1;
     free(c->load_now);
     c->load_now = NULL;
     buf_free(&c->copy);
     return rc;
+}
+
+/* --- moving a store: high-water marks, the deletion log -------------------------------- */
+
+/* The libpq parts of a URL that name a database: host, port, dbname, user
+ * (empty: libpq's default). */
+static void pg_identity(const char *url, char *out, size_t n)
+{
+    static const char *const keys[] = {"host", "hostaddr", "port", "dbname", "user"};
+    char *e = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &e);
+    PQfreemem(e);
+    out[0] = '\0';
+    if (!opts) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *val = "";
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, keys[k]) == 0 && o->val)
+                val = o->val;
+        if (!*val && strcmp(keys[k], "port") == 0)
+            val = getenv("PGPORT") && *getenv("PGPORT") ? getenv("PGPORT") : "5432";
+        int w = snprintf(out + used, n - used, "%s=%s\n", keys[k], val);
+        if (w < 0 || (size_t)w >= n - used)
+            break;
+        used += (size_t)w;
+    }
+    PQconninfoFree(opts);
+}
+
+static int pg_same_database(const char *a, const char *b)
+{
+    char ia[1024], ib[1024];
+    pg_identity(a, ia, sizeof ia);
+    pg_identity(b, ib, sizeof ib);
+    return strcmp(ia, ib) == 0;
+}
+
+/* max(the sequence's last value, max(id), the largest deleted id). A table,
+ * sequence or log that does not exist (read-only) counts 0. */
+static int pg_last_id(void *conn, enum grid_table t, int64_t *last_id, char *err)
+{
+    struct pg_conn *c = conn;
+    const enum stmt qs[] = {S_MAXID + t, S_SEQ_LAST + t, S_DEL_MAX + t};
+    *last_id = 0;
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        PGresult *res;
+        int rc = run(c, qs[i], 0, NULL, &res, err);
+        if (rc == STORE_NOT_FOUND)
+            continue;
+        if (rc != STORE_OK)
+            return rc;
+        if (PQntuples(res) > 0 && value_i64(res, 0, 0) > *last_id)
+            *last_id = value_i64(res, 0, 0);
+        PQclear(res);
+    }
+    return STORE_OK;
+}
+
+static int pg_log_read(void *conn, int64_t after, int max, struct store_deletion *out,
+                       char (*times)[STORE_TIMELEN], int *n, char *err)
+{
+    struct pg_conn *c = conn;
+    *n = 0;
+    char a[32], m[16];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    snprintf(m, sizeof m, "%d", max);
+    const char *params[2] = {a, m};
+    PGresult *res;
+    int rc = run(c, S_LOG_SCAN, 2, params, &res, err);
+    if (rc == STORE_NOT_FOUND)
+        return STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(res) && i < max; i++) {
+        const char *tbl = PQgetvalue(res, i, 1);
+        struct store_deletion *d = &out[i];
+        d->seq = value_i64(res, i, 0);
+        d->id = value_i64(res, i, 2);
+        d->deleted_at = NULL;
+        const char *at = value_or_null(res, i, 3);
+        snprintf(times[i], STORE_TIMELEN, "%s", at ? at : "");
+        if (strcmp(tbl, "public_grids") == 0)
+            d->table = GRID_PUBLIC;
+        else if (strcmp(tbl, "secret_grids") == 0)
+            d->table = GRID_SECRET;
+        else {
+            store_errf(err, "PostgreSQL: the deletion log names a table '%.40s'", tbl);
+            rc = STORE_ERROR;
+            break;
+        }
+        *n = i + 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_load_deletion(void *conn, const struct store_deletion *d, char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_deletion without load_begin");
+        return STORE_ERROR;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%" PRId64, d->id);
+    const char *params[3] = {store_table_name(d->table), id, d->deleted_at};
+    return run(c, S_LOG_LOAD, 3, params, NULL, err);
+}
+
+static int pg_load_last_id(void *conn, enum grid_table t, int64_t last_id, char *err)
+{
+    struct pg_conn *c = conn;
+    if (!c->in_load) {
+        store_errf(err, "load_last_id without load_begin");
+        return STORE_ERROR;
+    }
+    if (last_id > c->load_last[t])
+        c->load_last[t] = last_id;
+    return STORE_OK;
 }
 
 const struct store_ops store_pg_ops = {
@@ -1196,9 +1548,16 @@ const struct store_ops store_pg_ops = {
     .watch_open = pg_watch_open,
     .watch_next = pg_watch_next,
     .watch_close = pg_watch_close,
-    .scan = pg_scan,
+    .cursor_open = pg_cursor_open,
+    .cursor_next = pg_cursor_next,
+    .cursor_close = pg_cursor_close,
     .load_begin = pg_load_begin,
     .load_row = pg_load_row,
     .load_end = pg_load_end,
     .stats = pg_stats,
+    .same_database = pg_same_database,
+    .last_id = pg_last_id,
+    .log_read = pg_log_read,
+    .load_deletion = pg_load_deletion,
+    .load_last_id = pg_load_last_id,
 };

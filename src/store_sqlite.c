@@ -50,8 +50,10 @@
  * put runs in a BEGIN IMMEDIATE transaction: next = max(last_id, max(id)) + 1,
  * insert, last_id = next, COMMIT; it returns only after COMMIT succeeded, and
  * with journal_mode=WAL + synchronous=FULL a commit is on disk (fsync of the
- * WAL) before it returns. The one exception to "never reused" is the bulk
- * load, which by docs/protocol.md §6 leaves next = max(id) + 1.
+ * WAL) before it returns. The bulk load sets last_id to max(max(id), the
+ * mark the load carried from its source, load_last_id), so a move keeps the
+ * invariant too; --replace starts it over from what is loaded (and empties
+ * the deletion log and the stored salts as well).
  *
  * The deletion log. del deletes the row and appends to ipborg_deleted in one
  * BEGIN IMMEDIATE transaction; SQLite has one writer at a time, so seq order
@@ -85,7 +87,7 @@
  * are STORE_UNAVAILABLE, as store.h defines it; everything else is STORE_ERROR.
  * Every statement is reset right after use, so no read transaction stays open
  * between calls (which would pin an old snapshot and starve WAL checkpoints). */
-#include "store.h"
+#include "store_backend.h"
 #include "buf.h"
 
 #include <pthread.h>
@@ -94,6 +96,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +117,7 @@ enum stmt_kind {
     S_META_PUT, S_STATS,
     S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
     S_EXISTS_IDX,
+    S_LOG_LOAD,
     S_KINDS
 };
 
@@ -128,7 +132,7 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_COUNT] = "SELECT count(*), coalesce(max(id), 0) FROM $T",
     [S_MAX] = "SELECT coalesce(max(id), 0) FROM $T",
     [S_EXISTS] = "SELECT 1 FROM $T WHERE id = ?1",
-    [S_NTH] = "SELECT id FROM $T ORDER BY id LIMIT 1 OFFSET ?1",
+    [S_NTH] = "SELECT id FROM $T WHERE id > 0 ORDER BY id LIMIT 1 OFFSET ?1",
     [S_DEL] = "DELETE FROM $T WHERE id = ?1",
     [S_NEXT_ID] = "SELECT max(coalesce((SELECT last_id FROM ipborg_seq WHERE name = '$T'), 0), "
                   "coalesce((SELECT max(id) FROM $T), 0)) + 1",
@@ -170,6 +174,8 @@ static const char *const stmt_sql[S_KINDS] = {
     [S_RELEASE] = "RELEASE ipborg_put",
     [S_ROLLBACK_TO] = "ROLLBACK TO ipborg_put",
     [S_EXISTS_IDX] = "SELECT 1 FROM $T INDEXED BY ipborg_$T_id WHERE id = ?1",
+    [S_LOG_LOAD] = "INSERT INTO ipborg_deleted(tbl, id, deleted_at) "
+                   "VALUES('$T', ?1, coalesce(?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
 };
 
 #define GRID_COLUMNS_SQL                                                           \
@@ -188,6 +194,7 @@ struct sconn {
     int has_id_index[GRID_TABLES];     /* ipborg_$T_id is there (exists uses it) */
     int loading;                       /* between load_begin and load_end */
     long long saved_cache_size;        /* PRAGMA cache_size before load_begin */
+    int64_t load_last[GRID_TABLES];    /* load_last_id's marks, for load_end */
     struct committer *gc;              /* group commit of puts (read-write only) */
     sqlite3_stmt *stmts[S_KINDS][GRID_TABLES];
 };
@@ -739,44 +746,72 @@ static int sqlite_nth_id(void *conn, enum grid_table t, int64_t k, int64_t *id_o
     return query_ints(conn, S_NTH, t, 1, k, id_out, NULL, err, "cannot read the k-th id of");
 }
 
-static int sqlite_scan(void *conn, enum grid_table t, store_scan_fn fn, void *ctx, char *err)
+/* A cursor: its own statement (not cached, so the rest of the connection's
+ * statements stay free) in one read transaction, so the rows are one
+ * consistent snapshot. Inside a load it joins the load's transaction. */
+struct scursor {
+    struct sconn *c;
+    sqlite3_stmt *s;
+    int own;                /* the cursor began the read transaction */
+    enum grid_table t;
+};
+
+static void sqlite_cursor_close(void *cur)
+{
+    struct scursor *k = cur;
+    if (!k)
+        return;
+    sqlite3_finalize(k->s);
+    /* A read transaction: ending it cannot lose anything. */
+    if (k->own)
+        tx_rollback(k->c);
+    free(k);
+}
+
+static int sqlite_cursor_open(void *conn, enum grid_table t, void **out, char *err)
 {
     struct sconn *c = conn;
     const char *name = store_table_name(t);
-    /* Not cached: a scan is rare and long, and its own statement lets the
-     * callback use every cached one on this connection. One read transaction,
-     * so the rows are one consistent snapshot. */
+    *out = NULL;
+    struct scursor *k = calloc(1, sizeof *k);
+    if (!k) {
+        store_errf(err, "out of memory");
+        return STORE_ERROR;
+    }
+    k->c = c;
+    k->t = t;
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT id, ipb_version, python_version, grid_data, secret, code_cells, "
              "ipb_class, %s FROM %s ORDER BY id",
              c->has_created_at[t] ? "created_at" : "NULL", name);
-    int own = 0;
-    int status = tx_begin(c, 0, &own, err, "cannot start a read transaction");
-    if (status != STORE_OK)
-        return status;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
-    if (rc != SQLITE_OK)
-        status = fail(c, rc, err, "cannot scan %s", name);
-    while (status == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct grid_record rec;
-        row_record(s, &rec, 0);
-        if (err)
-            err[0] = '\0';
-        if (fn(ctx, &rec, err) != 0) {
-            if (err && !err[0])
-                store_errf(err, "scan of %s stopped at id %lld", name, (long long)rec.id);
-            status = STORE_ERROR;
-        }
+    int status = tx_begin(c, 0, &k->own, err, "cannot start a read transaction");
+    if (status == STORE_OK) {
+        int rc = sqlite3_prepare_v2(c->db, sql, -1, &k->s, NULL);
+        if (rc != SQLITE_OK)
+            status = fail(c, rc, err, "cannot scan %s", name);
     }
-    if (status == STORE_OK && rc != SQLITE_DONE)
-        status = fail(c, rc, err, "cannot scan %s", name);
-    sqlite3_finalize(s);
-    /* A read transaction: ending it cannot lose anything, whatever status. */
-    if (own)
-        tx_rollback(c);
-    return status;
+    if (status != STORE_OK) {
+        sqlite_cursor_close(k);
+        return status;
+    }
+    *out = k;
+    return STORE_OK;
+}
+
+/* The next row into *rec, whose strings point into the statement: valid
+ * until the next call. STORE_NOT_FOUND after the last row. */
+static int sqlite_cursor_next(void *cur, struct grid_record *rec, char *err)
+{
+    struct scursor *k = cur;
+    int rc = sqlite3_step(k->s);
+    if (rc == SQLITE_ROW) {
+        row_record(k->s, rec, 0);
+        return STORE_OK;
+    }
+    if (rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    return fail(k->c, rc, err, "cannot scan %s", store_table_name(k->t));
 }
 
 static int sqlite_meta_get(void *conn, const char *key, char **value, char *err)
@@ -1253,6 +1288,7 @@ static int sqlite_load_begin(void *conn, int replace, char *err)
         return status;
     c->saved_cache_size = cache;
     c->loading = 1;
+    c->load_last[GRID_PUBLIC] = c->load_last[GRID_SECRET] = 0;
     /* A large cache keeps the whole load in memory until COMMIT instead of
      * spilling pages to the WAL as it goes; COMMIT still syncs (FULL). */
     char sql[64];
@@ -1279,7 +1315,10 @@ static int sqlite_load_begin(void *conn, int replace, char *err)
                           "CREATE TABLE public_grids" GRID_COLUMNS_SQL ";"
                           "CREATE TABLE secret_grids" GRID_COLUMNS_SQL ";"
                           ID_INDEXES_SQL
-                          "DELETE FROM ipborg_seq;",
+                          "DELETE FROM ipborg_seq;"
+                          "DELETE FROM ipborg_deleted;"
+                          "DELETE FROM ipborg_meta WHERE key IN ('" META_PUBLIC_SALT "', '"
+                          META_SECRET_SALT "');",
                           err, "cannot recreate the grid tables");
     if (status != STORE_OK) {
         tx_rollback(c);
@@ -1328,15 +1367,138 @@ static int sqlite_load_end(void *conn, int commit, char *err)
                        "after an error", c->path);
             status = STORE_ERROR;
         }
-        for (int t = 0; t < GRID_TABLES && status == STORE_OK; t++)
+        for (int t = 0; t < GRID_TABLES && status == STORE_OK; t++) {
             status = run_kind(c, S_SEQ_SET, (enum grid_table)t, err,
                               "cannot set the id sequence");
+            sqlite3_stmt *raise = NULL;
+            if (status == STORE_OK && c->load_last[t] > 0 &&
+                (raise = stmt_get(c, S_SEQ_RAISE, (enum grid_table)t, &status, err))) {
+                sqlite3_bind_int64(raise, 1, c->load_last[t]);
+                status = run(c, raise, err, "cannot raise the id sequence");
+            }
+        }
         if (status == STORE_OK)
             status = run_kind(c, S_COMMIT, GRID_PUBLIC, err, "cannot commit the load");
     }
     tx_rollback(c);      /* no-op after a successful COMMIT */
     load_finish(c);
     return status;
+}
+
+/* --- moving a store: high-water marks, the deletion log -------------------------------- */
+
+static int sqlite_same_database(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+/* max(ipborg_seq's mark, max(id), the largest deleted id) of table t; an old
+ * file opened read-only may lack ipborg_seq and ipborg_deleted. */
+static int sqlite_last_id(void *conn, enum grid_table t, int64_t *last_id, char *err)
+{
+    struct sconn *c = conn;
+    const char *name = store_table_name(t);
+    int has_seq = 1, has_log = 1, rc = STORE_OK;
+    if (c->readonly && ((rc = table_exists(c, "ipborg_seq", &has_seq, err)) != STORE_OK ||
+                        (rc = table_exists(c, "ipborg_deleted", &has_log, err)) != STORE_OK))
+        return rc;
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT max(coalesce((SELECT max(id) FROM %s), 0), %s, %s)", name,
+             has_seq ? "coalesce((SELECT last_id FROM ipborg_seq WHERE name = ?), 0)" : "0",
+             has_log ? "coalesce((SELECT max(id) FROM ipborg_deleted WHERE tbl = ?), 0)"
+                     : "0");
+    sqlite3_stmt *s = NULL;
+    int r = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL);
+    if (r == SQLITE_OK) {
+        for (int i = 1; i <= sqlite3_bind_parameter_count(s); i++)
+            sqlite3_bind_text(s, i, name, -1, SQLITE_STATIC);
+        r = sqlite3_step(s);
+    }
+    if (r == SQLITE_ROW) {
+        *last_id = sqlite3_column_int64(s, 0);
+        rc = STORE_OK;
+    } else {
+        rc = fail(c, r, err, "cannot read the largest id ever given in %s", name);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sqlite_log_read(void *conn, int64_t after, int max, struct store_deletion *out,
+                           char (*times)[STORE_TIMELEN], int *n, char *err)
+{
+    struct sconn *c = conn;
+    *n = 0;
+    int there = 1;
+    int rc = c->readonly ? table_exists(c, "ipborg_deleted", &there, err) : STORE_OK;
+    if (rc != STORE_OK || !there)
+        return rc;
+    sqlite3_stmt *s = NULL;
+    int r = sqlite3_prepare_v2(c->db, "SELECT seq, tbl, id, deleted_at FROM ipborg_deleted "
+                               "WHERE seq > ?1 ORDER BY seq LIMIT ?2", -1, &s, NULL);
+    if (r != SQLITE_OK)
+        rc = fail(c, r, err, "cannot read the deletion log");
+    else {
+        sqlite3_bind_int64(s, 1, after);
+        sqlite3_bind_int(s, 2, max);
+    }
+    while (rc == STORE_OK && *n < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *tbl = (const char *)sqlite3_column_text(s, 1);
+        const char *at = (const char *)sqlite3_column_text(s, 3);
+        struct store_deletion *d = &out[*n];
+        d->seq = sqlite3_column_int64(s, 0);
+        d->id = sqlite3_column_int64(s, 2);
+        d->deleted_at = NULL;
+        snprintf(times[*n], STORE_TIMELEN, "%s", at ? at : "");
+        if (tbl && strcmp(tbl, "secret_grids") == 0)
+            d->table = GRID_SECRET;
+        else if (tbl && strcmp(tbl, "public_grids") == 0)
+            d->table = GRID_PUBLIC;
+        else {
+            store_errf(err, "sqlite database '%s': the deletion log names a table '%.40s'",
+                       c->path, tbl ? tbl : "(null)");
+            rc = STORE_ERROR;
+            break;
+        }
+        (*n)++;
+    }
+    if (rc == STORE_OK && *n < max && r != SQLITE_DONE)
+        rc = fail(c, r, err, "cannot read the deletion log");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int sqlite_load_deletion(void *conn, const struct store_deletion *d, char *err)
+{
+    struct sconn *c = conn;
+    if (!c->loading) {
+        store_errf(err, "sqlite database '%s': load_deletion outside a load", c->path);
+        return STORE_ERROR;
+    }
+    int status = STORE_OK;
+    sqlite3_stmt *s = stmt_get(c, S_LOG_LOAD, d->table, &status, err);
+    if (!s)
+        return status;
+    sqlite3_bind_int64(s, 1, d->id);
+    sqlite3_bind_text(s, 2, d->deleted_at, -1, SQLITE_STATIC);
+    status = run(c, s, err, "cannot load the deletion log");
+    sqlite3_clear_bindings(s);
+    return status;
+}
+
+static int sqlite_load_last_id(void *conn, enum grid_table t, int64_t last_id, char *err)
+{
+    struct sconn *c = conn;
+    if (!c->loading) {
+        store_errf(err, "sqlite database '%s': load_last_id outside a load", c->path);
+        return STORE_ERROR;
+    }
+    if (last_id > c->load_last[t])
+        c->load_last[t] = last_id;
+    return STORE_OK;
 }
 
 const struct store_ops store_sqlite_ops = {
@@ -1356,9 +1518,16 @@ const struct store_ops store_sqlite_ops = {
     .watch_open = sqlite_watch_open,
     .watch_next = sqlite_watch_next,
     .watch_close = sqlite_watch_close,
-    .scan = sqlite_scan,
+    .cursor_open = sqlite_cursor_open,
+    .cursor_next = sqlite_cursor_next,
+    .cursor_close = sqlite_cursor_close,
     .load_begin = sqlite_load_begin,
     .load_row = sqlite_load_row,
     .load_end = sqlite_load_end,
     .stats = sqlite_stats,
+    .same_database = sqlite_same_database,
+    .last_id = sqlite_last_id,
+    .log_read = sqlite_log_read,
+    .load_deletion = sqlite_load_deletion,
+    .load_last_id = sqlite_load_last_id,
 };

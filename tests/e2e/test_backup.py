@@ -5,6 +5,7 @@ in its environment, refusals that leave the target as it was, stats against the
 data, and memory that does not grow with the number of lines."""
 import datetime
 import json
+import re
 import os
 import shutil
 import sqlite3
@@ -86,8 +87,8 @@ def export_legacy_file():
     data = export("sqlite:///" + path, salts=("public", "secret"))
     eq(open(path, "rb").read(), before, "the file is not written to")
     rows = lines(data)
-    eq(rows[0], {"ipborg_export": 1, "salts": {"public": "public", "secret": "secret"}},
-       "header")
+    eq(rows[0], {"ipborg_export": 1, "salts": {"public": "public", "secret": "secret"},
+                 "last_ids": {"public_grids": 89, "secret_grids": 44}}, "header")
     got = {(r["table"], r["id"]): r for r in rows[1:]}
     eq(len(got), len(rows) - 1, "each row once")
     expected = expected_legacy_rows()
@@ -123,24 +124,13 @@ def export_import_export_same_bytes(backend):
     again = "sqlite:///" + new_path("again.db")
     import_(again, export(target))
     eq(export(again), first, "%s -> SQLite: same bytes" % backend)
-    # The legacy file (no created_at): into SQLite the bytes are the same; into
-    # PostgreSQL, which requires a created_at, the rows get the import's time and
-    # nothing else changes.
+    # The legacy file (no created_at): the same bytes through either backend;
+    # PostgreSQL, whose column is NOT NULL, still gives the rows no date.
     legacy = export("sqlite:///" + legacy_copy(), salts=("public", "secret"))
     t2 = fresh_db(backend)
     import_(t2, legacy)
     second = export(t2)
-    if backend == "sqlite":
-        eq(second, legacy, "legacy through SQLite: same bytes")
-    else:
-        a, b = lines(legacy), lines(second)
-        for x, y in zip(a[1:], b[1:]):
-            ok(y["created_at"] is not None, "PostgreSQL gives a created_at")
-            x.pop("created_at"), y.pop("created_at")
-        eq(b, a, "legacy through PostgreSQL: same rows but created_at")
-        t3 = fresh_db(backend)
-        import_(t3, second)
-        eq(export(t3), second, "then a fixed point")
+    eq(second, legacy, "legacy through %s: same bytes" % backend)
 
 
 @test
@@ -224,7 +214,38 @@ def hash_mismatch_refused(backend):
     rows[5] = rows[5].replace(b'"hash":"', b'"hash":"x', 1)
     msg = import_(target, b"\n".join(rows), expect=1)
     ok("line 6" in msg and "hash" in msg, msg)
-    eq(lines(export(target)), [{"ipborg_export": 1, "salts": None}], "target empty")
+    eq(lines(export(target)), [{"ipborg_export": 1, "salts": None,
+                                "last_ids": {"public_grids": 0, "secret_grids": 0}}],
+       "target empty")
+
+
+@test
+def deleted_grid_url_not_reused_after_export_import(backend):
+    from test_migrate import check_deleted_stay_gone, source_with_deletions
+    for target in ("sqlite", "postgres"):
+        src, pub, sec = source_with_deletions(backend)
+        data = export(src)
+        ok(b'"deleted":"public_grids"' in data and b'"last_ids":{"public_grids":3,' in data,
+           "the deletion log and the ids given are in the file")
+        dst = fresh_db(target)
+        import_(dst, data)
+        eq(export(dst), data, "%s -> %s: same bytes" % (backend, target))
+        check_deleted_stay_gone(dst, pub, sec, "export %s | import %s" % (backend, target))
+
+
+@test
+def import_refuses_impossible_dates(backend):
+    data = export(posted_db(2))
+    rows = data.split(b"\n")
+    for bad in (b"2024-13-45T99:99:99Z", b"2023-02-29T10:00:00Z", b"2024-04-31T00:00:00Z",
+                b"2024-01-01T24:00:00Z"):
+        target = fresh_db(backend)
+        bad_rows = list(rows)
+        bad_rows[2] = re.sub(rb'"created_at":"[^"]*"', b'"created_at":"' + bad + b'"',
+                             bad_rows[2])
+        msg = import_(target, b"\n".join(bad_rows), expect=1)
+        ok("line 3" in msg and "created_at" in msg, msg)
+        eq(len(lines(export(target))), 1, "nothing written")
 
 
 # --- stats ------------------------------------------------------------------------------
@@ -258,7 +279,7 @@ def stats_match_the_data(backend):
         for row in con.execute("SELECT %s FROM %s" % (", ".join(COLS), table)):
             size += sum(len(v.encode("utf-8")) for v in row if v is not None)
         eq(s[table]["bytes"], str(size), table + " bytes")
-        eq((s[table]["oldest"], s[table]["newest"], s[table]["without created_at"]),
+        eq((s[table]["oldest"], s[table]["newest"], s[table]["undated"]),
            ("none", "none", str(n)), table + " dates (legacy rows have none)")
     con.close()
 
@@ -276,7 +297,7 @@ def stats_match_the_data(backend):
         times = sorted((r["created_at"] for r in mine),
                        key=lambda t: datetime.datetime.fromisoformat(t.replace("Z", "+00:00")))
         eq((s[table]["oldest"], s[table]["newest"]), (times[0], times[-1]), table + " dates")
-        eq(s[table]["without created_at"], "0", table + " undated")
+        eq(s[table]["undated"], "0", table + " undated")
         if backend == "sqlite":
             con = sqlite3.connect(target[len("sqlite:///"):])
             size = sum(sum(len(v.encode("utf-8")) for v in row if v is not None)

@@ -194,3 +194,220 @@ def shares_a_database_with_the_original_service():
     eq(cols, ["id:integer", "ipb_version:text", "python_version:jsonb", "grid_data:jsonb",
               "code_cells:jsonb", "ipb_class:text", "created_at:timestamp with time zone",
               "secret:boolean"], "ipborg left the original's schema as it was")
+
+
+# --- everything moves: deletions, ids given, undated rows, salts ------------------------
+
+def clean_env(extra=None):
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("HASHIDS_") and k != "DATABASE_URL"}
+    e.update(extra or {})
+    return e
+
+
+def delete_grid(db, page_path):
+    h = page_path.rsplit("/", 1)[1]
+    args = [BIN, "delete", "--yes", "--db-url", db]
+    args += (["--secret"] if page_path.startswith("/secret/") else []) + [h]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60, env=clean_env())
+    eq(r.returncode, 0, "delete %s: %s" % (page_path, r.stderr))
+
+
+def post_grid(server, secret=False, seed=0):
+    body = json.loads(read_vector("posts", "valid_02.json"))
+    body["secret"] = secret
+    body["code_cells"] = ["# grid %d" % seed]
+    st, _, d = server.post(body)
+    eq(st, 200, "post")
+    return path_of(json.loads(d)["url"])
+
+
+def source_with_deletions(backend):
+    """A database of the backend where the newest public grid (id 3) and the
+    newest secret grid (id 2) were deleted: the ids a careless move would give
+    again."""
+    db = fresh_db(backend)
+    with Server(db) as s:
+        pub = [post_grid(s, seed=i) for i in range(3)]
+        sec = [post_grid(s, secret=True, seed=i) for i in range(2)]
+    delete_grid(db, pub[-1])
+    delete_grid(db, sec[-1])
+    return db, pub, sec
+
+
+def check_deleted_stay_gone(db, pub, sec, how):
+    """Serves the moved copy (salts from the database) and posts through HTTP:
+    the deleted grids stay 404 and their URLs are never handed out again."""
+    with Server(db, salts=None) as s:
+        for p in (pub[-1], sec[-1]):
+            eq(s.get(p)[0], 404, "%s: deleted %s is gone" % (how, p))
+        for p in pub[:-1] + sec[:-1]:
+            eq(s.get(p)[0], 200, "%s: %s is served" % (how, p))
+        new_pub = [post_grid(s, seed=10 + i) for i in range(2)]
+        new_sec = [post_grid(s, secret=True, seed=10 + i) for i in range(2)]
+        ok(pub[-1] not in new_pub and sec[-1] not in new_sec,
+           "%s: a deleted grid's URL was given again: %s %s" % (how, new_pub, new_sec))
+        eq(new_pub, ["/" + PUBLIC[4], "/" + PUBLIC[5]], how + ": public ids go on after 3")
+        eq(new_sec, ["/secret/" + SECRET[3], "/secret/" + SECRET[4]],
+           how + ": secret ids go on after 2")
+        for p in (pub[-1], sec[-1]):
+            eq(s.get(p)[0], 404, "%s: deleted %s is still gone" % (how, p))
+
+
+@test
+def deleted_grid_url_not_reused_after_migrate(backend):
+    for target in ("sqlite", "postgres"):
+        src, pub, sec = source_with_deletions(backend)
+        dst = fresh_db(target)
+        r = migrate(src, dst)
+        eq(r.returncode, 0, "migrate %s -> %s: %s" % (backend, target, r.stderr))
+        check_deleted_stay_gone(dst, pub, sec, "%s -> %s" % (backend, target))
+        ok("deletion log: 2 entries" in r.stdout, r.stdout)
+        # ... and a second move, from the copy, keeps it so.
+        again = fresh_db(backend)
+        r = migrate(dst, again)
+        eq(r.returncode, 0, "migrate back: " + r.stderr)
+
+
+@test
+def deleted_grid_url_not_reused_after_replace(backend):
+    # --replace over a target that had handed out more ids of its own: the
+    # target becomes what the source is, and the source's ids are never reused.
+    src, pub, sec = source_with_deletions(backend)
+    dst = fresh_db(backend)
+    with Server(dst, salts=("public", "secret")) as s:
+        for i in range(5):
+            post_grid(s, seed=100 + i)
+    r = migrate(src, dst, "--replace")
+    eq(r.returncode, 0, "migrate --replace: " + r.stderr)
+    check_deleted_stay_gone(dst, pub, sec, "--replace")
+
+
+def stats_of(db):
+    r = subprocess.run([BIN, "stats", "--db-url", db], capture_output=True, text=True,
+                       timeout=60, env=clean_env())
+    eq(r.returncode, 0, "stats: " + r.stderr)
+    return r.stdout
+
+
+@test(backends=None)
+def undated_rows_show_no_date_after_moves():
+    """Rows of the old service have no posted date; after a move to PostgreSQL
+    (whose created_at is NOT NULL DEFAULT now()) and back they still show none:
+    on the page, in delete's question and in stats."""
+    src = "sqlite:///" + legacy_copy()
+    pg = fresh_db("postgres")
+    back = fresh_db("sqlite")
+    eq(migrate(src, pg, env=SALTS).returncode, 0, "to postgres")
+    eq(migrate(pg, back).returncode, 0, "back to sqlite")
+    for db in (pg, back):
+        with Server(db, salts=None) as s:
+            st, _, page = s.get("/" + PUBLIC[1])
+            eq(st, 200, "legacy page")
+            ok("Posted" not in page.decode(), "%s: no posted date on the page" % db)
+            # A grid posted now does have one.
+            new = post_grid(s, seed=1)
+            ok("Posted" in s.get(new)[2].decode(), "a new grid shows its date")
+        r = subprocess.run([BIN, "delete", "--db-url", db, PUBLIC[1]], input="n\n",
+                           capture_output=True, text=True, timeout=60, env=clean_env())
+        eq(r.returncode, 1, "not confirmed")
+        ok("at an unknown time" in r.stderr, "delete's question: " + r.stderr)
+        out = stats_of(db)
+        ok("public_grids: grids 61," in out and "undated 60" in out, out)
+        ok("secret_grids: grids 25," in out and "oldest none, newest none, undated 25" in out,
+           out)
+
+
+@test(backends=None)
+def replace_from_a_file_without_salts():
+    """--replace makes the target what the source is: an old file without salts
+    over a target with salts leaves none, and the run ends saying what to set."""
+    dst = fresh_db("postgres")
+    with Server(dst, salts=("x-pub", "x-sec")) as s:
+        post_grid(s)
+    r = migrate("sqlite:///" + legacy_copy(), dst, "--replace")
+    eq(r.returncode, 0, "migrate --replace: " + r.stderr)
+    last = r.stderr.strip().splitlines()[-1]
+    ok("no hash-ID salts" in last and "HASHIDS_PUBLIC_SALT" in last, last)
+    eq(psql(dst, "SELECT count(*) FROM ipborg_meta WHERE key LIKE 'hashids_%'").strip(), "0",
+       "no salts stored")
+    # Served with the old service's salts, every old URL works.
+    with Server(dst, salts=("public", "secret")) as s:
+        check_serves_legacy(s)
+
+
+@test(backends=None)
+def salts_messages_and_equal_salts():
+    db = fresh_db("sqlite")
+    with Server(db) as s:       # stores public / secret
+        post_grid(s)
+    other = {"HASHIDS_PUBLIC_SALT": "p2", "HASHIDS_SECRET_SALT": "s2"}
+    # Advice names only options the command has.
+    for args in (["export", "--db-url", db], ["delete", "--yes", "--db-url", db, PUBLIC[1]]):
+        r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=60,
+                           env=clean_env(other))
+        eq(r.returncode, 1, " ".join(args[:1]))
+        ok("differ" in r.stderr and "force-salts" not in r.stderr, r.stderr)
+    r = subprocess.run([BIN, "serve", "--port", "0", "--db-url", db], capture_output=True,
+                       text=True, timeout=60, env=clean_env(other))
+    eq(r.returncode, 1, "serve with other salts")
+    ok("--force-salts" in r.stderr, r.stderr)
+    # Equal public and secret salts are refused by every command.
+    same = {"HASHIDS_PUBLIC_SALT": "same", "HASHIDS_SECRET_SALT": "same"}
+    fresh = fresh_db("sqlite")
+    for args in (["serve", "--port", "0", "--db-url", fresh], ["export", "--db-url", db],
+                 ["migrate", "--from", "sqlite:///" + legacy_copy(), "--to", fresh]):
+        r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=60,
+                           env=clean_env(same))
+        eq(r.returncode, 1, args[0] + " with equal salts: " + r.stderr)
+        ok("equal" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr)
+    # ... also when they are the ones stored.
+    con = sqlite3.connect(db[len("sqlite:///"):])
+    con.execute("UPDATE ipborg_meta SET value = 'public' WHERE key = 'hashids_secret_salt'")
+    con.commit()
+    con.close()
+    r = subprocess.run([BIN, "export", "--db-url", db], capture_output=True, text=True,
+                       timeout=60, env=clean_env())
+    eq(r.returncode, 1, "stored equal salts")
+    ok("equal" in r.stderr, r.stderr)
+
+
+@test(backends=None)
+def random_skips_rows_without_a_url():
+    """An old file with rows of id <= 0 (they have no URL): /random never
+    answers 404 while a servable public grid exists."""
+    path = legacy_copy()
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM public_grids WHERE id <> 89")
+    for i in range(0, -8, -1):
+        con.execute("INSERT INTO public_grids (id, ipb_version, python_version, grid_data, "
+                    "secret, code_cells, ipb_class) SELECT ?, ipb_version, python_version, "
+                    "grid_data, secret, code_cells, ipb_class FROM public_grids WHERE id = 89",
+                    (i,))
+    con.commit()
+    con.close()
+    with Server("sqlite:///" + path) as s:
+        for _ in range(40):
+            st, h, _ = s.get("/random")
+            eq(st, 303, "/random")
+            ok(h["location"].endswith("/" + PUBLIC[89]), "the one servable grid: %r"
+               % h["location"])
+
+
+@test(backends=None)
+def no_password_in_any_message():
+    for url in ("postgresq://u:hunter2@127.0.0.1:1/x",
+                "postgresql://u:hunt%zzer2@127.0.0.1:1/x",
+                "postgresql://127.0.0.1:1/x?password=hunt%zzer2",
+                "postgresql://u:hunter2@127.0.0.1:1/x?sslmode=bogus"):
+        for args in (["serve", "--port", "0", "--db-url", url], ["export", "--db-url", url],
+                     ["stats", "--db-url", url], ["delete", "--yes", "--db-url", url, "bizkiL"],
+                     ["migrate", "--from", url, "--to", fresh_db("sqlite")],
+                     ["import", "--db-url", url],
+                     ["migrate", "--from", "sqlite:///" + legacy_copy(), "--to", url]):
+            r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=60,
+                               env=clean_env(SALTS),
+                               input='{"ipborg_export":1,"salts":null}\n')
+            ok(r.returncode != 0, "%s fails on %s" % (args[0], url))
+            ok("hunter2" not in r.stderr + r.stdout and "hunt%zz" not in r.stderr + r.stdout,
+               "%s shows the password: %s" % (args[0], r.stderr))

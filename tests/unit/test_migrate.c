@@ -8,7 +8,10 @@
 #include "unit.h"
 
 #include "migrate.h"
+#include "row.h"
 #include "store.h"
+#include "store_backend.h"
+#include "store_fixture.h"
 
 #include <ftw.h>
 #include <jansson.h>
@@ -292,7 +295,7 @@ static char *dump_store(const char *url)
     const struct store_ops *ops = store_backend(st);
     for (int t = 0; t < GRID_TABLES; t++) {
         fprintf(d.f, "[%s]\n", store_table_name((enum grid_table)t));
-        assert_int_equal(ops->scan(conn, (enum grid_table)t, dump_row, &d, err), STORE_OK);
+        assert_int_equal(fixture_scan(st, (enum grid_table)t, dump_row, &d, err), STORE_OK);
     }
     const char *keys[] = {META_PUBLIC_SALT, META_SECRET_SALT};
     for (int k = 0; k < 2; k++) {
@@ -350,7 +353,7 @@ static int file_exists(const char *path)
     return stat(path, &sb) == 0;
 }
 
-/* --- migrate_check_row ------------------------------------------------------------- */
+/* --- row_check ------------------------------------------------------------- */
 
 static void test_check_row(void **state)
 {
@@ -361,20 +364,20 @@ static void test_check_row(void **state)
         .secret = -1};
     struct grid_record out;
     char err[STORE_ERRLEN] = "";
-    assert_int_equal(migrate_check_row(GRID_SECRET, &in, &out, err), 0);
+    assert_int_equal(row_check(GRID_SECRET, &in, &out, err), 0);
     assert_null(out.code_cells);
     assert_int_equal(out.secret, 1);
     assert_ptr_equal(out.grid_data, in.grid_data);   /* passed on as it is */
-    assert_int_equal(migrate_check_row(GRID_PUBLIC, &in, &out, err), 0);
+    assert_int_equal(row_check(GRID_PUBLIC, &in, &out, err), 0);
     assert_int_equal(out.secret, 0);
     in.code_cells = "[\"a = 1\"]";
-    assert_int_equal(migrate_check_row(GRID_PUBLIC, &in, &out, err), 0);
+    assert_int_equal(row_check(GRID_PUBLIC, &in, &out, err), 0);
     assert_ptr_equal(out.code_cells, in.code_cells);
     const char *times[] = {"2024-01-02T10:00:01Z", "2024-01-02T10:00:01.123456Z",
                            "2024-01-02 10:00:01.5+00:00", "2024-01-02T10:00:01"};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
         in.created_at = (char *)times[i];
-        if (migrate_check_row(GRID_PUBLIC, &in, &out, err) != 0)
+        if (row_check(GRID_PUBLIC, &in, &out, err) != 0)
             fail_msg("%s refused: %s", times[i], err);
     }
     in.created_at = NULL;
@@ -420,7 +423,7 @@ static void test_check_row(void **state)
         else
             r.ipb_class = (char *)bad[i].value;
         err[0] = '\0';
-        assert_int_equal(migrate_check_row(GRID_PUBLIC, &r, &out, err), -1);
+        assert_int_equal(row_check(GRID_PUBLIC, &r, &out, err), -1);
         if (!strstr(err, bad[i].want))
             fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].want);
     }
@@ -438,7 +441,7 @@ static void test_check_row_one_line(void **state)
     };
     struct grid_record out;
     char err[STORE_ERRLEN] = "";
-    assert_int_equal(migrate_check_row(GRID_PUBLIC, &in, &out, err), -1);
+    assert_int_equal(row_check(GRID_PUBLIC, &in, &out, err), -1);
     assert_non_null(strstr(err, "created_at is not a UTC time"));
     for (const char *c = err; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
@@ -743,17 +746,29 @@ static void test_salts(void **state)
     free(s);
     result_free(&r);
 
-    /* A target that already stores other salts: refused, even with --replace. */
+    /* A target that already stores other salts: refused without --replace;
+     * with it, the target becomes what the source is, salts included. */
     unset_salts();
     char *dst4 = empty_sqlite(f, "t4.db");
     give_salts(dst4, "x", "y");
-    r = migrate(src, dst4, 1);
+    r = migrate(src, dst4, 0);
     assert_refused(&r, "salts", NULL);
     result_free(&r);
-    /* ... and an old file (no salts) into a target with salts of its own. */
-    r = migrate(old, dst4, 1);
-    assert_refused(&r, "HASHIDS_PUBLIC_SALT", NULL);
+    r = migrate(src, dst4, 1);
+    assert_ok(&r);
     result_free(&r);
+    p = stored_meta(dst4, META_PUBLIC_SALT);
+    assert_string_equal(p, "public");
+    free(p);
+    /* ... and an old file (no salts) with --replace: the target ends without
+     * salts, and the run ends saying what to set before serving. */
+    r = migrate(old, dst4, 1);
+    assert_ok(&r);
+    if (!strstr(r.err, "stores no hash-ID salts") || !strstr(r.err, "HASHIDS_PUBLIC_SALT"))
+        fail_msg("no line about the missing salts: [%s]", r.err);
+    result_free(&r);
+    assert_null(stored_meta(dst4, META_PUBLIC_SALT));
+    assert_null(stored_meta(dst4, META_SECRET_SALT));
 
     free(old);
     free(src);
@@ -930,7 +945,7 @@ static void verify_fails(struct fixture *f, const char *trigger, const char *wan
 {
     char *src = broken_legacy(f, "ALTER TABLE secret_grids ADD COLUMN created_at TEXT;"
                                  "UPDATE secret_grids SET created_at = "
-                                 "'2015-03-0' || (id % 10) || 'T12:00:00.250Z';");
+                                 "'2015-03-1' || (id % 10) || 'T12:00:00.250Z';");
     static int n;
     char name[32];
     snprintf(name, sizeof name, "verify%d.db", ++n);
@@ -1014,22 +1029,22 @@ static void test_verification_fast_path(void **state)
     free(src);
 }
 
-/* created_at in some rows of a table but not all: that table is verified
- * row by row (the target's default fills the missing ones), the other still
- * from the digest; both pass. */
+/* created_at in some rows of a table but not all: the rows without keep none
+ * in the target (no default fills them in), so both tables verify from the
+ * digest, created_at included. */
 static void test_verification_mixed_created_at(void **state)
 {
     struct fixture *f = *state;
     char *src = broken_legacy(f, "ALTER TABLE secret_grids ADD COLUMN created_at TEXT;"
                                  "UPDATE secret_grids SET created_at = "
-                                 "'2015-03-0' || (id % 10) || 'T12:00:00.250Z' "
+                                 "'2015-03-1' || (id % 10) || 'T12:00:00.250Z' "
                                  "WHERE id % 2 = 0;");
     char *dst = empty_sqlite(f, "mixed.db");
     struct result r = migrate(src, dst, 0);
     assert_ok(&r);
     assert_path(&r, "public_grids", "fast path");
-    assert_path(&r, "secret_grids", "row by row (created_at in ");
-    assert_null(strstr(r.out, "verification: secret_grids: fast path"));
+    assert_path(&r, "secret_grids", "fast path");
+    assert_null(strstr(r.out, "row by row"));
     assert_non_null(strstr(r.out, "verification: secret_grids: 25 rows in source and target"));
     result_free(&r);
 
@@ -1159,11 +1174,12 @@ static void test_pg_legacy(void **state)
     result_free(&r);
     struct store *st = open_store(pg, 0);
     check_expected_rows(st);
-    /* The target's default filled created_at. */
+    /* The old rows have no posted date, and show none in PostgreSQL either
+     * (its column is NOT NULL: ipborg_undated marks them). */
     struct grid_record rec = {0};
     char err[STORE_ERRLEN];
     assert_int_equal(store_get(st, GRID_PUBLIC, 1, &rec, err), STORE_OK);
-    assert_non_null(rec.created_at);
+    assert_null(rec.created_at);
     grid_record_clear(&rec);
     assert_int_equal(next_id(st, GRID_PUBLIC), 90);
     assert_int_equal(next_id(st, GRID_SECRET), 45);
@@ -1196,7 +1212,7 @@ static void test_pg_round_trip(void **state)
     free(d1);
     free(d2);
 
-    /* postgres -> sqlite: the same content as the start, created_at now set. */
+    /* postgres -> sqlite: the same content as the start, still without dates. */
     char *back_path = path_in(f, "back.db");
     char *back = url_of(back_path);
     r = migrate(pg2, back, 0);
@@ -1208,7 +1224,7 @@ static void test_pg_round_trip(void **state)
     struct grid_record rec = {0};
     char err[STORE_ERRLEN];
     assert_int_equal(store_get(st, GRID_SECRET, 44, &rec, err), STORE_OK);
-    assert_non_null(rec.created_at);
+    assert_null(rec.created_at);
     grid_record_clear(&rec);
     store_close(st);
     char *p = stored_meta(back, META_PUBLIC_SALT);

@@ -5,6 +5,8 @@
  * and the deletion log (written with each delete, followed by watch_next). */
 #include "unit.h"
 #include "store.h"
+#include "store_backend.h"
+#include "store_fixture.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -305,18 +307,16 @@ static void test_scan_and_nulls(void **state)
     struct fixture *f = *state;
     copy_legacy(f);
     struct store *st = open_ok(f, STORE_READONLY);
-    void *c = conn_of(st);
-    const struct store_ops *ops = store_backend(st);
     char err[STORE_ERRLEN] = "";
     struct scan_counts n = {0, 0, 0, 0};
-    if (ops->scan(c, GRID_PUBLIC, count_nulls, &n, err) != STORE_OK)
+    if (fixture_scan(st, GRID_PUBLIC, count_nulls, &n, err) != STORE_OK)
         fail_msg("scan: %s", err);
     assert_int_equal(n.rows, 60);
     assert_int_equal(n.sql_null, 10);
     assert_int_equal(n.text_null, 9);
 
     int k = 0;
-    assert_int_equal(ops->scan(c, GRID_SECRET, stop_at_third, &k, err), STORE_ERROR);
+    assert_int_equal(fixture_scan(st, GRID_SECRET, stop_at_third, &k, err), STORE_ERROR);
     assert_string_equal(err, "stopped by the callback");
     assert_int_equal(k, 3);
     /* The connection is usable after a stopped scan. */
@@ -916,27 +916,6 @@ static void test_load_refuses_nonempty(void **state)
     store_close(st);
 }
 
-static void test_load_rollback(void **state)
-{
-    struct fixture *f = *state;
-    char err[STORE_ERRLEN] = "";
-    copy_legacy(f);
-    struct store *st = open_ok(f, 0);
-    void *c = conn_of(st);
-    const struct store_ops *ops = store_backend(st);
-    assert_int_equal(ops->load_begin(c, 1, err), STORE_OK);
-    struct grid_record r = sample(0);
-    r.id = 7;
-    assert_int_equal(ops->load_row(c, GRID_PUBLIC, &r, err), STORE_OK);
-    assert_int_equal(ops->meta_set(c, META_PUBLIC_SALT, "x", err), STORE_OK);
-    assert_int_equal(ops->load_end(c, 0, err), STORE_OK);
-    check_legacy_rows(st);
-    char *v = NULL;
-    assert_int_equal(ops->meta_get(c, META_PUBLIC_SALT, &v, err), STORE_NOT_FOUND);
-    assert_int_equal(put_ok(st, GRID_PUBLIC), 90);
-    store_close(st);
-}
-
 static void test_load_replace(void **state)
 {
     struct fixture *f = *state;
@@ -982,19 +961,6 @@ static void test_load_replace(void **state)
     /* Sequences: max(id) + 1, and 1 for the emptied secret table. */
     assert_int_equal(put_ok(st, GRID_PUBLIC), 8);
     assert_int_equal(put_ok(st, GRID_SECRET), 1);
-    store_close(st);
-}
-
-static void test_load_empty(void **state)
-{
-    struct fixture *f = *state;
-    char err[STORE_ERRLEN] = "";
-    struct store *st = open_ok(f, 0);
-    void *c = conn_of(st);
-    const struct store_ops *ops = store_backend(st);
-    assert_int_equal(ops->load_begin(c, 0, err), STORE_OK);
-    assert_int_equal(ops->load_end(c, 1, err), STORE_OK);
-    assert_int_equal(put_ok(st, GRID_PUBLIC), 1);
     store_close(st);
 }
 
@@ -1275,9 +1241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_nonempty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_replace, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_readonly, setup, teardown),
