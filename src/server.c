@@ -375,7 +375,8 @@ static size_t cache_key(const struct http_server *s, const char *path, const cha
         return 0;
     memcpy(key, path, plen);
     key[plen] = '\0';
-    memcpy(key + plen + 1, host, hlen);
+    if (hlen)   /* host may be NULL (HTTP/1.0 without Host): no memcpy from NULL */
+        memcpy(key + plen + 1, host, hlen);
     return plen + 1 + hlen;
 }
 
