@@ -50,6 +50,7 @@ static struct {
     struct http_server *srv;
     unsigned port;
     int strict;
+    int show;                   /* FUZZ_HTTP_SHOW=1: print each answer's head */
     int report_fd;              /* the real stderr, for our own messages */
 } F;
 
@@ -80,19 +81,42 @@ static long long now_ms(void)
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* A connection to the server. Hundreds of connections a second for minutes
+ * would run out of (address, port) pairs on one source address: each comes from
+ * the next of 127.0.0.2 .. 127.0.0.251 (all loopback), and a failed connect
+ * is retried a little before it counts as a finding. */
+static int connect_server(void)
+{
+    static unsigned next;
+    char why[128] = "";
+    for (int attempt = 0; attempt < 50; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            die("socket");
+        int one = 1;
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        struct sockaddr_in from = {.sin_family = AF_INET};
+        from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1 + (next++ % 250));
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)F.port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (bind(fd, (struct sockaddr *)&from, sizeof from) == 0 &&
+            connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+            return fd;
+        snprintf(why, sizeof why, "cannot connect to the server: %s", strerror(errno));
+        close(fd);
+        usleep(100 * 1000);
+    }
+    die(why);
+    return -1;
+}
+
 /* Sends data, shuts the write side, reads the answer into out (up to cap
  * bytes). Returns the answer's length; *closed is 1 if the server closed
  * within the deadline. */
 static size_t exchange(const void *data, size_t size, char *out, size_t cap, int *closed)
 {
     *closed = 0;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        die("socket");
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)F.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-        die("cannot connect to the server");
+    int fd = connect_server();
     long long end = now_ms() + DEADLINE_MS;
     size_t off = 0, got = 0;
     int wr_open = 1;
@@ -135,6 +159,9 @@ static size_t exchange(const void *data, size_t size, char *out, size_t cap, int
             }
         }
     }
+    /* Reset, not FIN: neither end keeps the connection in TIME_WAIT. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
     return got;
 }
@@ -273,6 +300,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (F.report_fd < 0)
         F.report_fd = 2;
     F.strict = getenv("FUZZ_HTTP_STRICT") && strcmp(getenv("FUZZ_HTTP_STRICT"), "1") == 0;
+    F.show = getenv("FUZZ_HTTP_SHOW") && strcmp(getenv("FUZZ_HTTP_SHOW"), "1") == 0;
     signal(SIGPIPE, SIG_IGN);
 
     /* libFuzzer's -close_fd_mask=2: the access log (stderr) goes to /dev/null,
@@ -357,6 +385,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     int closed;
     size_t n = exchange(data, size, ans, MAX_ANSWER, &closed);
+    if (F.show) {
+        dprintf(F.report_fd, "fuzz_http: %zu bytes in, %zu out%s: ", size, n,
+                closed ? "" : " (not closed)");
+        ssize_t w = write(F.report_fd, ans, n < 200 ? n : 200);
+        (void)w;
+        dprintf(F.report_fd, "\n");
+    }
     check_answer(ans, n, closed);
     return 0;
 }
