@@ -25,6 +25,7 @@
 #include "fuzz.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -52,7 +53,24 @@ static struct {
     int strict;
     int show;                   /* FUZZ_HTTP_SHOW=1: print each answer's head */
     int report_fd;              /* the real stderr, for our own messages */
+    char dir[64];               /* the store's temp dir, removed at exit */
 } F;
+
+static void remove_dir(void)
+{
+    DIR *d = opendir(F.dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", F.dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(F.dir);
+}
 
 static void die(const char *what)
 {
@@ -318,11 +336,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         *argv = nv;   /* kept for the life of the process */
     }
 
-    char dir[] = "/tmp/ipborg-fuzz-http.XXXXXX";
-    if (!mkdtemp(dir))
+    snprintf(F.dir, sizeof F.dir, "/tmp/ipborg-fuzz-http.XXXXXX");
+    if (!mkdtemp(F.dir))
         die("mkdtemp");
+    atexit(remove_dir);   /* not after a finding (_exit): the store stays to look at */
     static char url[128];
-    snprintf(url, sizeof url, "sqlite:///%s/fuzz.db", dir);
+    snprintf(url, sizeof url, "sqlite:///%s/fuzz.db", F.dir);
 
     config_defaults(&F.cfg);
     F.cfg.db_url = url;
