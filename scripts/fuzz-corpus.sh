@@ -14,6 +14,13 @@
 #   highlight   vectors/highlight/*.py
 #   migrate_row the rows of vectors/legacy/legacy_small.db in the target's
 #               format (flags byte, then the text columns separated by NUL)
+#   http        whole requests as bytes on the wire: the real client's POST
+#               (vectors/posts/client_request.txt with valid_01.json as its
+#               body), posts of the other vectors, GETs of every route, and the
+#               attack cases of the edge (docs/protocol.md §3): long methods,
+#               backslashes, absolute URLs, CL + TE with a pipelined request,
+#               two Content-Lengths, "Host : x", gzip TE, 450 query arguments,
+#               a chunked post over --max-body, CR LF in the path, escape bytes
 set -eu
 cd "$(dirname "$0")/.."
 out=${FUZZ_BUILD:-build/fuzz}
@@ -87,4 +94,68 @@ for ti, table in enumerate(("public_grids", "secret_grids")):
         if grid:
             seed("render", grid)
 con.close()
+
+# --- http: whole requests ---
+def http(data):
+    seed("http", data)
+
+client = read(os.path.join(vec, "posts", "client_request.txt"))
+head = client.split(b"\n\n", 1)[0].replace(b"\r\n", b"\n").split(b"\n")
+def client_post(body, host=b"www.ipythonblocks.org"):
+    lines = [l for l in head if not l.lower().startswith(b"content-length")]
+    lines = [b"Host: " + host if l.lower().startswith(b"host:") else l for l in lines]
+    return (b"\r\n".join(lines + [b"Content-Length: %d" % len(body)]) + b"\r\n\r\n" + body)
+posts = sorted(glob.glob(os.path.join(vec, "posts", "*.json")))
+for p in posts:
+    body = read(p)
+    if len(body) < 60000 and ("valid_01" in p or "invalid_0" in p or "strict_0" in p or
+                              "edge_0" in p):
+        http(client_post(body))
+valid = read(os.path.join(vec, "posts", "valid_01.json"))
+H = b"Host: 127.0.0.1\r\n"
+def get(path, extra=b"", method=b"GET"):
+    return method + b" " + path + b" HTTP/1.1\r\n" + H + extra + b"\r\n"
+paths = [b"/", b"/about", b"/random", b"/healthz", b"/metrics", b"/static/style.css",
+         b"/static/favicon.svg", b"/static/nope", b"/nope", b"/post"]
+for h in (b"bizkiL", b"oTAnTn", b"jcLacK"):
+    paths += [b"/" + h, b"/get/" + h, b"/" + h + b".png", b"/" + h + b"/", b"/get/" + h + b"//"]
+paths += [b"/secret/MiXoi4", b"/get/secret/MiXoi4", b"/secret/MiXoi4.png", b"/bizkiM"]
+for p in paths:
+    http(get(p))
+    http(get(p, b"Accept-Encoding: gzip\r\n"))
+http(get(b"/bizkiL", method=b"HEAD"))
+http(get(b"/bizkiL", b'If-None-Match: "0000000000000000", *\r\n'))
+http(get(b"/about", b"Connection: close\r\n"))
+http(b"GET / HTTP/1.0\r\n\r\n")
+http(get(b"/") + get(b"/bizkiL") + get(b"/get/bizkiL", method=b"HEAD") + get(b"/about/"))
+http(client_post(valid) + get(b"/random"))
+chunked = b"%x\r\n" % len(valid) + valid + b"\r\n0\r\n\r\n"
+http(b"POST /post HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+# The attack cases.
+http(b"G" * 1300 + b" / HTTP/1.1\r\n" + H + b"\r\n")
+http(get(b"/\\evil.example/"))
+http(get(b"/%5Cevil.example/"))
+http(get(b"/%5cevil.example//"))
+http(get(b"http://evil.example/"))
+http(get(b"//evil.example/"))
+http(get(b"/%2F/evil.example/"))
+http(b"POST /post HTTP/1.1\r\n" + H + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"0\r\n\r\n" + get(b"/metrics"))
+http(b"POST /post HTTP/1.1\r\n" + H + b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x")
+http(b"GET / HTTP/1.1\r\nHost : x\r\n\r\n")
+http(b"POST /post HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked)
+http(get(b"/?" + b"&".join(b"a%d=%d" % (i, i) for i in range(450))))
+big = b"[" + b"1," * 40000 + b"1]"
+http(b"POST /post HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n" +
+     b"".join(b"%x\r\n" % len(big[i:i + 8192]) + big[i:i + 8192] + b"\r\n"
+              for i in range(0, len(big), 8192)) + b"0\r\n\r\n")
+http(b"POST /post HTTP/1.1\r\n" + H + b"Content-Length: 99999999\r\n\r\n{")
+http(b"GET /a\r\nb/ HTTP/1.1\r\n" + H + b"\r\n")
+http(b"GET /a%0d%0aSet-Cookie:x/ HTTP/1.1\r\n" + H + b"\r\n")
+http(b"G\x1bT / HTTP/1.1\r\n" + H + b"\r\n")
+http(b"\x1b[2J / HTTP/1.1\r\n" + H + b"\r\n")
+http(b"GET /%00 HTTP/1.1\r\n" + H + b"\r\n")
+http(b"GET / HTTP/1.1\r\n" + H + b"X: " + b"y" * 40000 + b"\r\n\r\n")
+http(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n" + H + b"\r\n")
+http(b"GET / HTTP/1.1\r\n" + H + b"Expect: 100-continue\r\n\r\n")
 PY

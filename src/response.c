@@ -134,6 +134,20 @@ static int gzip_bytes(const void *data, size_t len, struct buf *out)
 
 #define GZIP_MIN 1024
 
+/* A kept body holds only its bytes: buffers grow by doubling and the gzip
+ * output is reserved at deflate's worst case, so without this a kept answer
+ * could cost up to twice its size for as long as it lives. */
+static void trim(struct buf *b)
+{
+    if (b->data && b->cap > b->len + 1 + b->len / 64) {
+        char *p = realloc(b->data, b->len + 1);
+        if (p) {
+            b->data = p;
+            b->cap = b->len + 1;
+        }
+    }
+}
+
 /* Turns a cacheable reply into a cache entry (taking its body). NULL on out
  * of memory. */
 struct response_cached *response_make_cached(struct http_reply *r)
@@ -150,6 +164,7 @@ struct response_cached *response_make_cached(struct http_reply *r)
     if (vary) {
         struct buf z = BUF_INIT;
         if (gzip_bytes(data, len, &z) == 0 && z.len < len) {
+            trim(&z);
             e->gz_len = z.len;
             e->gz = MHD_create_response_from_buffer(z.len, z.data, MHD_RESPMEM_MUST_FREE);
             if (e->gz)
@@ -158,9 +173,12 @@ struct response_cached *response_make_cached(struct http_reply *r)
         buf_free(&z);
     }
     e->plain_len = len;
-    if (r->static_data) {
+    if (r->static_data || !r->body.data) {
+        /* static bytes, or an empty body ("", which must not be freed) */
         e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
     } else {
+        trim(&r->body);
+        data = r->body.data;
         e->plain = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_FREE);
         if (e->plain)
             r->body = (struct buf)BUF_INIT;

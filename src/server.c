@@ -76,6 +76,7 @@ struct exchange {
     int too_large;
     int status;
     size_t bytes;
+    struct cache_ref *held;       /* the cached answer this request is sending */
 };
 
 /* --- the request deadline --------------------------------------------------------------- */
@@ -279,6 +280,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         atomic_store(&tc->waiting_since, mono_seconds());   /* next request's clock */
     if (!ex)
         return;
+    cache_release(s->cache, ex->held);   /* the answer is sent (or never will be) */
     buf_free(&ex->body);
     free(ex);
     *req_cls = NULL;
@@ -380,22 +382,21 @@ static size_t cache_key(const struct http_server *s, const char *path, const cha
         return 0;
     memcpy(key, path, plen);
     key[plen] = '\0';
-    memcpy(key + plen + 1, host, hlen);
+    if (hlen)   /* host may be NULL (HTTP/1.0 without Host): no memcpy from NULL */
+        memcpy(key + plen + 1, host, hlen);
     return plen + 1 + hlen;
 }
 
 void http_server_forget(struct http_server *s, const char *path)
 {
     atomic_fetch_add(&s->forgets, 1);
-    if (s->cache)
-        cache_remove_prefix(s->cache, path, strlen(path) + 1);
+    cache_remove_prefix(s->cache, path, strlen(path) + 1);
 }
 
 void http_server_forget_all(struct http_server *s)
 {
     atomic_fetch_add(&s->forgets, 1);
-    if (s->cache)
-        cache_remove_prefix(s->cache, "", 0);
+    cache_remove_prefix(s->cache, "", 0);
 }
 
 void http_server_metrics(struct http_server *s, struct buf *out)
@@ -568,12 +569,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     char key[1024];
     size_t keylen = is_get ? cache_key(s, url, host, key, sizeof key) : 0;
     struct response_hit hit = {.c = c, .if_none_match = inm, .gzip_ok = response_accepts_gzip(ae)};
-    if (keylen && s->cache && cache_use(s->cache, key, keylen, response_queue_cached, &hit)) {
-        ex->route = hit.route;
-        ex->status = hit.status;
-        ex->bytes = hit.bytes;
-        log_exchange(s, ex, method, url);
-        return hit.ret;
+    /* One copy of an answer however many read it: a hit holds the entry until
+     * on_completed, and a miss either produces the answer for every reader
+     * that comes meanwhile (lead) or waits for the one who does. */
+    struct cache_ref *lead = NULL;
+    if (keylen) {
+        void *v;
+        struct cache_ref *ref;
+        enum cache_got got = cache_acquire(s->cache, key, keylen, &v, &ref);
+        if (got == CACHE_HIT) {
+            ex->held = ref;
+            response_queue_cached(v, &hit);
+            ex->route = hit.route;
+            ex->status = hit.status;
+            ex->bytes = hit.bytes;
+            log_exchange(s, ex, method, url);
+            return hit.ret;
+        }
+        if (got == CACHE_LEAD)
+            lead = ref;
     }
 
     struct http_request req = {
@@ -600,7 +614,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->status = hit.status;
         ex->bytes = hit.bytes;
         size_t cost = e->plain_len + e->gz_len + 1024;
-        if (s->cache && atomic_load(&s->forgets) == forgets) {
+        if (lead && atomic_load(&s->forgets) == forgets) {
+            cache_fill(s->cache, lead, e, cost);
+            ex->held = lead;
+            if (atomic_load(&s->forgets) != forgets)
+                cache_remove(s->cache, key, keylen);
+        } else if (lead) {
+            cache_abandon(s->cache, lead);
+            response_cached_free(e);   /* libmicrohttpd holds the queued response */
+        } else if (atomic_load(&s->forgets) == forgets) {
             cache_put(s->cache, key, keylen, e, cost);
             if (atomic_load(&s->forgets) != forgets)
                 cache_remove(s->cache, key, keylen);
@@ -608,6 +630,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             response_cached_free(e);
         }
     } else {
+        if (lead)
+            cache_abandon(s->cache, lead);
         ret = send_reply(c, ex, &reply);
     }
     reply_free(&reply);
@@ -691,7 +715,9 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (o->cache_bytes) {
+    /* Also with a budget of 0, which keeps nothing: readers in flight still
+     * share one copy of an answer (cache.h). */
+    {
         s->cache = cache_new(o->cache_bytes, response_cached_free);
         if (!s->cache) {
             freeaddrinfo(ai);
