@@ -78,10 +78,25 @@ struct exchange {
     int answered;                 /* a response is queued: ignore the rest */
     int too_large;                /* body over max_body: 413 once it has ended */
     int refuse;                   /* status the request line earned (431, 500), or 0 */
-    int unrouted;                 /* the target spelled '/' or '\' as %2F / %5C */
+    int unrouted;                 /* the target spelled '/' or '\' as %2F / %5C, or %00 */
+    size_t target_len;            /* bytes of the request target as sent */
     int status;
     size_t bytes;
 };
+
+/* Connection memory. libmicrohttpd keeps a connection's request line, its
+ * headers (and one record of about 64 bytes per header) and the headers of
+ * the answer in one pool of fixed size. A request that fills it answers
+ * itself (libmicrohttpd's 414 or 431), but one that fills it nearly leaves
+ * no room for the answer's headers, and libmicrohttpd then closes the
+ * connection without a word. So the pool is --max-header-bytes plus
+ * ANSWER_RESERVE, and a request that uses more than --max-header-bytes of it
+ * (by the estimate below) is refused (414 or 431) before anything else: every
+ * request a handler sees leaves ANSWER_RESERVE bytes for its answer's headers
+ * (Location included: a redirect longer than REDIRECT_MAX is not made). */
+#define HEADER_RECORD 64
+#define ANSWER_RESERVE 4096
+#define REDIRECT_MAX 2048
 
 /* --- the request deadline --------------------------------------------------------------- */
 
@@ -462,6 +477,8 @@ static size_t dispatch(struct http_server *s, const struct http_request *req,
     size_t i = unrouted ? s->nroutes
                         : http_route_find(s->o.routes, req->method, req->path, arg,
                                           sizeof arg, &redirect_len);
+    if (i == HTTP_ROUTE_REDIRECT && redirect_len > REDIRECT_MAX)
+        i = s->nroutes;   /* no name of ours is that long */
     if (i == HTTP_ROUTE_REDIRECT) {
         char *to = strndup(req->path, redirect_len);
         if (!to) {
@@ -603,6 +620,34 @@ static enum MHD_Result reply_refusal(struct http_server *s, struct MHD_Connectio
     return ret;
 }
 
+/* The answer to a request that used more than max_header_bytes of the pool:
+ * it may have left little room, so this answer carries no header beyond the
+ * ones libmicrohttpd adds (Date, Content-Length) and Connection: close. */
+static enum MHD_Result reply_oversized(struct http_server *s, struct MHD_Connection *c,
+                                       struct exchange *ex, int status, const char *method,
+                                       const char *url)
+{
+    static const char target[] = "request target too long\n";
+    static const char headers[] = "request headers too large\n";
+    const char *text = status == 414 ? target : headers;
+    size_t len = status == 414 ? sizeof target - 1 : sizeof headers - 1;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    ex->status = status;
+    ex->bytes = len;
+    ex->answered = 1;
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    log_exchange(s, ex, method, url);
+    return ret;
+}
+
 static enum MHD_Result reply_too_large(struct http_server *s, struct MHD_Connection *c,
                                        struct exchange *ex, const char *method,
                                        const char *url)
@@ -639,6 +684,23 @@ static enum MHD_Result reply_busy(struct http_server *s, struct MHD_Connection *
 
 /* --- the edge: request line and framing ------------------------------------------- */
 
+
+/* 414 or 431 if the request line and headers use more than max_header_bytes
+ * of the connection's pool, else 0. */
+static int oversized_request(const struct http_server *s, struct MHD_Connection *c,
+                             const struct exchange *ex)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    int entries = MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_COOKIE_KIND |
+                                                   MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    size_t used = (ci ? ci->header_size : 0) +
+                  HEADER_RECORD * (size_t)(entries > 0 ? entries : 0);
+    if (used <= s->o.max_header_bytes)
+        return 0;
+    return ex->target_len + HEADER_RECORD > s->o.max_header_bytes ? 414 : 431;
+}
+
 static struct exchange *exchange_new(struct http_server *s)
 {
     struct exchange *ex = calloc(1, sizeof *ex);
@@ -650,14 +712,18 @@ static struct exchange *exchange_new(struct http_server *s)
     return ex;
 }
 
-/* 1 if s[0..n) holds "%2F" or "%5C" (any case): a separator spelled so that
- * it survives routing as something else. */
+/* 1 if s[0..n) spells a separator as an escape ("%2F", "%5C", any case),
+ * which would route as something else than it reads, or a NUL ("%00", which
+ * the unescape hook leaves as it is). */
 static int escaped_separator(const char *s, size_t n)
 {
-    for (size_t i = 0; i + 2 < n; i++)
-        if (s[i] == '%' && ((s[i + 1] == '2' && (s[i + 2] == 'f' || s[i + 2] == 'F')) ||
-                            (s[i + 1] == '5' && (s[i + 2] == 'c' || s[i + 2] == 'C'))))
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (s[i] != '%')
+            continue;
+        char a = s[i + 1], b = (char)(s[i + 2] | 0x20);
+        if ((a == '2' && b == 'f') || (a == '5' && b == 'c') || (a == '0' && b == '0'))
             return 1;
+    }
     return 0;
 }
 
@@ -687,6 +753,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     const char *q = strchr(uri, '?');
     size_t plen = q ? (size_t)(q - uri) : strlen(uri);
     ex->unrouted = escaped_separator(uri, plen);
+    ex->target_len = strlen(uri);
     if (q) {
         ex->query = strdup(q + 1);
         if (!ex->query) {
@@ -826,6 +893,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->headers_seen = 1;
         if ((unsigned)atomic_load(&s->open_conns) > s->o.max_connections)
             return reply_busy(s, c, ex, method, url);
+        int big = oversized_request(s, c, ex);
+        if (big)
+            return reply_oversized(s, c, ex, big, method, url);
         if (ex->refuse == 431)
             return reply_refusal(s, c, ex, 431, "too many query parameters", method, url);
         if (ex->refuse)
@@ -1073,7 +1143,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.max_header_bytes,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.max_header_bytes + ANSWER_RESERVE,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {

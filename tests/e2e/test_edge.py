@@ -298,3 +298,28 @@ def access_log_escapes_and_is_bounded():
        "a path of 3,000 bytes outside ASCII is cut at 1,024")
     ok(re.search(r"^\S+ GET /\\xc3\\xa9t\\xc3\\xa9 404 ", text, re.M), "UTF-8 escaped byte-wise")
     ok(re.search(r"^\S+ GET /q{1023}\\\.\.\. 404 ", text, re.M), "a 20 KB path is cut")
+
+
+# --- the connection's memory: room for the answer ------------------------------------------
+
+@test(backends=None)
+def requests_near_the_memory_limit_get_a_status_line():
+    """A request that nearly fills libmicrohttpd's per-connection memory used to
+    leave no room for the answer's headers: the connection was closed without a
+    word (a request line, a header or a redirect of ~32,300 bytes by default).
+    Now every request up to --max-header-bytes + 3.5 KB gets a status line:
+    one that fits is answered, a larger one is a 414 or 431."""
+    for limit in (32768, 8192):
+        with Server(fresh_db("sqlite"), args=["--max-header-bytes", str(limit)]) as s:
+            for n in range(limit - 1200, limit + 3500, 40):
+                for what, data in (
+                        ("a path of %d bytes" % n, request(target=b"/" + b"a" * n)),
+                        ("a header of %d bytes" % n, request(headers=[b"X-A: " + b"v" * n])),
+                        ("a redirect of %d bytes" % n, request(target=b"/" + b"a" * n + b"/"))):
+                    got, _ = exchange(s.port, data)
+                    st = statuses(got)
+                    ok(st and st[0] in (200, 301, 404, 414, 431),
+                       "%s (--max-header-bytes %d): a status line, got %r" % (what, limit, got[:60]))
+                    ok(st[0] != 301 or len(header(got, "Location") or "") <= 2048,
+                       "%s: no Location beyond 2048 bytes" % what)
+            serves_on(s, "requests near the memory limit")
