@@ -276,7 +276,7 @@ int http_query_param(const char *query, const char *name, struct buf *out)
         form_decode(&key, p, klen);
         if (!buf_failed(&key) && key.len == name_len &&
             (name_len == 0 || memcmp(key.data, name, name_len) == 0)) {
-            buf_reserve(out, 1);   /* data is then a C string, even when empty */
+            buf_append(out, "", 0);   /* data is then a C string, even when empty */
             if (eq)
                 form_decode(out, eq + 1, n - klen - 1);
             found = 1;
