@@ -962,6 +962,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         ex->route = hit.route;
         ex->status = hit.status;
         ex->bytes = hit.bytes;
+        free(target_host);
         log_exchange(s, ex, method, url);
         return hit.ret;
     }
