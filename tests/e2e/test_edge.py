@@ -58,8 +58,9 @@ def exchange(port, data, timeout=30):
 
 
 def statuses(data):
-    """The status codes of every response in data, in order."""
-    return [int(m) for m in re.findall(rb"(?:^|\r\n)HTTP/1\.1 (\d{3}) ", data)]
+    """The status codes of every response in data, in order (a response may
+    follow the body of the one before it directly)."""
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)]
 
 
 def header(data, name):
