@@ -1,22 +1,31 @@
-/* server.c -- libmicrohttpd set-up, routing, the response cache, the request
- * deadline, the access log (server.h). Finished answers are built in response.c.
+/* server.c -- libmicrohttpd set-up, the edge (what a request must be to be
+ * served), routing, the response cache, the request deadline, the access log
+ * (server.h). Finished answers are built in response.c.
  *
  * libmicrohttpd runs a pool of worker threads, each with its own epoll loop.
- * It calls on_request several times per request: the first call only
- * allocates our per-request state (struct exchange) and returns; later calls
- * deliver the body; the call with no more upload data dispatches to a handler
- * and queues the response. Queuing on the second call, not the first, is what
- * keeps connections alive: libmicrohttpd answers "Connection: close" to a
- * response queued before it has looked at the request body (it then cannot
- * tell where the next request starts), and keep-alive is worth 4x in
- * throughput here. The one answer queued on the first call is 413 for a body
- * that Content-Length already shows is too large: there closing the
- * connection is the point.
+ * For each request it calls on_uri once, on the raw request target, as soon
+ * as the request line is read: that makes our per-request state (struct
+ * exchange) and takes the query away from libmicrohttpd (see on_uri). Then it
+ * calls on_request several times: the first call, once the headers are in,
+ * is where the edge refuses what must not be served (framing, sizes, the
+ * connection cap: answers queued there say "Connection: close", and
+ * libmicrohttpd closes after them); later calls deliver the body; the call
+ * with no more upload data dispatches to a handler and queues the response.
+ * Queuing on that last call, not the first, is what keeps connections alive:
+ * libmicrohttpd answers "Connection: close" to a response queued before it
+ * has looked at the request body (it then cannot tell where the next request
+ * starts), and keep-alive is worth 4x in throughput here.
+ *
+ * Invariants: every answer is queued at most once per request
+ * (exchange.answered); a request that reaches a handler has a path that
+ * starts with '/', holds no control character or backslash, and was not
+ * spelled with %2F, %5C or %00; it used at most max_header_bytes of its
+ * connection's memory, leaving ANSWER_RESERVE bytes for its answer's headers.
  *
  * The access-log line is written when the answer is queued. on_completed runs
- * once per request, whatever happened (also when the client went away), and
- * frees the exchange; the count of exchanges alive is what http_server_stop
- * waits on. */
+ * once per request, whatever happened (also when the client went away, or
+ * when libmicrohttpd answered the request itself), and frees the exchange;
+ * the count of exchanges alive is what http_server_stop waits on. */
 #include "server.h"
 
 #include <arpa/inet.h>
