@@ -49,7 +49,10 @@
 struct http_request {
     const char *method;           /* "GET", "HEAD", "POST", ... */
     const char *path;             /* decoded path, without the query */
-    const char *query;            /* the query as sent (after '?', not decoded), or NULL */
+    /* The query as sent (after '?', not decoded; http_query_param reads it), or
+     * NULL. Answers are cached by path alone: a handler whose answer depends
+     * on the query must not mark it cacheable. */
+    const char *query;
     const char *host;             /* Host header (or an absolute-form target's host), or NULL */
     const char *accept_encoding;  /* or NULL */
     const char *if_none_match;    /* or NULL */
@@ -114,7 +117,11 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned max_per_ip;          /* 0: no cap */
     unsigned client_timeout;      /* seconds */
-    size_t max_header_bytes;      /* per-connection memory (request line + headers); 0: default */
+    /* What the request line and headers may use of a connection's memory
+     * (libmicrohttpd's pool, which is this + 4 KB for the answer's headers);
+     * more is a 414 or 431. Also bounds the query: more than this / 256
+     * parameters is a 431. 0: 32768. */
+    size_t max_header_bytes;
     size_t max_body;
     int quiet;                    /* no access log */
     size_t cache_bytes;           /* response cache budget; 0: no cache */

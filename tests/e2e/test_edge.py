@@ -188,6 +188,11 @@ def ambiguous_framing_is_refused_and_closed():
             eq((header(got, "Connection") or "").lower(), "close", what + ": says Connection: close")
             ok(json.loads(got.split(b"\r\n\r\n", 1)[1]).get("error"), what + ": a JSON error")
             serves_on(s, what)
+        _, _, metrics = s.get("/metrics")
+        for status, n in ((400, 7), (501, 4)):
+            m = re.search(rb'ipborg_http_requests_total\{route="other",status="%d"\} (\d+)' % status,
+                          metrics)
+            ok(m and int(m.group(1)) == n, "%d answers %d counted: %r" % (n, status, m and m.group(0)))
         # Nothing of a refused POST was stored.
         st, _, _ = s.get("/random")
         eq(st, 404, "no grid was stored by a refused request")
