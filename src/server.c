@@ -517,7 +517,8 @@ static size_t cache_key(const struct http_server *s, const char *path, const cha
         return 0;
     memcpy(key, path, plen);
     key[plen] = '\0';
-    memcpy(key + plen + 1, host, hlen);
+    if (hlen)   /* host may be NULL (no Host header): memcpy must not see it */
+        memcpy(key + plen + 1, host, hlen);
     return plen + 1 + hlen;
 }
 

@@ -329,3 +329,16 @@ def requests_near_the_memory_limit_get_a_status_line():
                     ok(st[0] != 301 or len(header(got, "Location") or "") <= 2048,
                        "%s: no Location beyond 2048 bytes" % what)
             serves_on(s, "requests near the memory limit")
+
+
+@test(backends=None)
+def requests_without_a_host_are_served():
+    """HTTP/1.0 needs no Host header: the answer is built (and cached) without
+    one. (The cache key once copied from a NULL Host: undefined behaviour that
+    the sanitized pass of `make test` reports.)"""
+    with Server(fresh_db("sqlite")) as s:
+        for target in (b"/about", b"/about", b"/", b"http://h/about"):
+            got, end = exchange(s.port, b"GET " + target + b" HTTP/1.0\r\n\r\n")
+            eq(statuses(got), [200], "GET %r over HTTP/1.0 without Host" % target)
+            eq(end, "close", "HTTP/1.0: closed after the answer")
+        serves_on(s, "requests without a Host")
