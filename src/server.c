@@ -476,8 +476,8 @@ size_t http_route_find(const struct http_route *routes, const char *method,
 
 /* Runs the handler for req; returns the index of the route taken, or
  * nroutes for redirects and the not-found handler. unrouted: the request
- * target spelled a separator as an escape (%2F, %5C), so the path is no name
- * of ours whatever it decodes to. */
+ * target spelled a separator as an escape (%2F, %5C) or held %00, so the
+ * path is no name of ours whatever it decodes to. */
 static size_t dispatch(struct http_server *s, const struct http_request *req,
                        int unrouted, struct http_reply *reply)
 {
@@ -595,7 +595,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
         return MHD_NO;
     response_add_headers(resp, r);
     /* libmicrohttpd closes the connection after a response that says so. */
-    if (r->close && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+    if (r->close &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
