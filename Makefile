@@ -43,7 +43,7 @@ $(BUILD)/ipborg: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/assets.c: $(ASSETS) scripts/embed.sh | $(BUILD)/obj
 	scripts/embed.sh $(ASSETS) > $@.tmp && mv $@.tmp $@

@@ -8,7 +8,8 @@
  * matches the path, with the '*' argument a non-empty run without '/' copied
  * from the path; a redirect is only for trailing slashes, never to "//...",
  * and its target routes without another redirect; a GET of "/" + one segment
- * (no '/') always finds a route (the grid pages take any such segment).
+ * (no '/', no control character or backslash, which are never routed) always
+ * finds a route (the grid pages take any such segment).
  * Seeds: every route's pattern instantiated with hash IDs from the vectors,
  * with and without trailing slashes. */
 #include "fuzz.h"
@@ -35,6 +36,10 @@ static int matches_with(const char *pattern, const char *arg, const char *path)
                      star + 1);
     return n > 0 && (size_t)n < sizeof want && strcmp(want, path) == 0;
 }
+
+/* Bytes that keep a path from being routed at all (server.h). */
+static const char ODD[] = "\\\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f"
+                          "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -64,6 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strspn(path + redirect_len, "/") == len - redirect_len);
         FUZZ_CHECK(redirect_len == 1 || path[redirect_len - 1] != '/');
         FUZZ_CHECK(!(redirect_len >= 2 && path[0] == '/' && path[1] == '/'));
+        FUZZ_CHECK(path[0] == '/' && !(redirect_len >= 2 && path[1] == '\\'));
+        FUZZ_CHECK(!strpbrk(path, ODD));   /* a Location never holds them */
         char to[1025];
         memcpy(to, path, redirect_len);
         to[redirect_len] = '\0';
@@ -88,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(http_route_find(only, method, path, a2, sizeof a2, &rl) == 1);
         }
     } else if (is_get && path[0] == '/' && len > 1 && len < sizeof arg &&
-               !strchr(path + 1, '/')) {
+               !strchr(path + 1, '/') && !strpbrk(path, ODD)) {
         FUZZ_CHECK(!"a GET of /SEGMENT found no route");
     }
     return 0;

@@ -546,13 +546,28 @@ static void home_with_latest(struct app *a, struct http_reply *r)
     r->cache_control = rc == STORE_OK ? LISTING_CACHE_CONTROL : "no-store";
 }
 
+/* The value of query parameter name as a C string in b (reset first), or NULL
+ * when the request has none or gives it empty ("?before" and "?before=" are
+ * the first page, as no parameter is). */
+static const char *query_value(const struct http_request *req, const char *name,
+                               struct buf *b)
+{
+    buf_reset(b);
+    if (!http_query_param(req->query, name, b) || buf_failed(b) || !b->data || !b->data[0])
+        return NULL;
+    return b->data;
+}
+
 static void handle_gallery(void *app, const struct http_request *req, struct http_reply *r,
                            const char *arg)
 {
     struct app *a = app;
     (void)arg;
     int64_t before;
-    if (gallery_parse_before(http_request_query(req, "before"), &before) != 0) {
+    struct buf q = BUF_INIT;
+    int bad = gallery_parse_before(query_value(req, "before", &q), &before) != 0;
+    buf_free(&q);
+    if (bad) {
         buf_reset(&r->body);
         page_error(&r->body, 400, "before= takes the number of a grid, as in the "
                                   "gallery's own \"Older grids\" links.");
@@ -659,21 +674,30 @@ static void handle_oembed(void *app, const struct http_request *req, struct http
     struct app *a = app;
     (void)arg;
     r->cache_control = "no-store";
-    const char *url = http_request_query(req, "url");
-    const char *format = http_request_query(req, "format");
+    struct buf qurl = BUF_INIT, qfmt = BUF_INIT, qw = BUF_INIT, qh = BUF_INIT;
+    const char *url = query_value(req, "url", &qurl);
+    const char *format = query_value(req, "format", &qfmt);
     unsigned maxw = 0, maxh = 0;
-    if (format && strcmp(format, "json") != 0) {
+    int fmt_bad = format && strcmp(format, "json") != 0;
+    int side_bad = embed_parse_side(query_value(req, "maxwidth", &qw), &maxw) != 0 ||
+                   embed_parse_side(query_value(req, "maxheight", &qh), &maxh) != 0;
+    buf_free(&qfmt);
+    buf_free(&qw);
+    buf_free(&qh);
+    if (fmt_bad) {
         http_reply_json_error(r, 501, "format: only json is offered");
+        buf_free(&qurl);
         return;
     }
-    if (!url || !*url) {
+    if (!url) {
         http_reply_json_error(r, 400, "url: the address of a grid of this site is required");
+        buf_free(&qurl);
         return;
     }
-    if (embed_parse_side(http_request_query(req, "maxwidth"), &maxw) != 0 ||
-        embed_parse_side(http_request_query(req, "maxheight"), &maxh) != 0) {
+    if (side_bad) {
         http_reply_json_error(r, 400, "maxwidth and maxheight: a whole number of pixels "
                                       "from 64 to 100000");
+        buf_free(&qurl);
         return;
     }
     struct buf base = BUF_INIT;
@@ -682,6 +706,7 @@ static void handle_oembed(void *app, const struct http_request *req, struct http
     char hash[HASHID_MAX_LEN];
     enum embed_match m = embed_match_url(base.data ? base.data : "", url, &secret, hash,
                                          sizeof hash);
+    buf_free(&qurl);   /* url is not used past this point */
     if (m != EMBED_URL_GRID) {
         http_reply_json_error(r, 404, m == EMBED_URL_OTHER_SITE
                                           ? "url: not an address of this site"

@@ -55,36 +55,6 @@ static int with_streams(int scrub_out, int (*fn)(const struct cli_values *, FILE
 
 /* --- serve ---------------------------------------------------------------------------- */
 
-/* What the start-up line says about the database: the SQLite file's full
- * path, or PostgreSQL's hosts and database name (no user, no password, no
- * parameters). */
-static void describe_database(struct store *st, char *out, size_t n)
-{
-    const char *backend = store_backend_name(st);
-    if (!strcmp(backend, "sqlite")) {
-        char *full = realpath(store_target(st), NULL);
-        snprintf(out, n, "sqlite database %s", full ? full : store_target(st));
-        free(full);
-        return;
-    }
-    const char *url = store_url(st);
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    size_t auth = strcspn(p, "/?");
-    const char *host = p;
-    for (const char *q = p; q < p + auth; q++)
-        if (*q == '@')
-            host = q + 1;                      /* user information dropped */
-    int hl = (int)(p + auth - host);
-    const char *db = p[auth] == '/' ? p + auth + 1 : "";
-    int dl = (int)strcspn(db, "?");
-    if (hl == 0) {                             /* libpq's default: the local socket */
-        host = "(local socket)";
-        hl = (int)strlen(host);
-    }
-    snprintf(out, n, "%s database %.*s%s%.*s", backend, hl, host, dl ? "/" : "", dl, db);
-}
-
 static void count_words(struct store *st, enum grid_table t, const char *kind, char *out,
                         size_t n)
 {
@@ -102,7 +72,7 @@ static void count_words(struct store *st, enum grid_table t, const char *kind, c
 static void print_serving(const struct config *cfg, struct http_server *srv, struct store *st)
 {
     char db[PATH_MAX + 64], pub[64], sec[64], line[PATH_MAX + 512], clean[PATH_MAX + 512];
-    describe_database(st, db, sizeof db);
+    store_describe(st, db, sizeof db);
     count_words(st, GRID_PUBLIC, "public", pub, sizeof pub);
     count_words(st, GRID_SECRET, "secret", sec, sizeof sec);
     int v6 = strchr(cfg->host, ':') != NULL;

@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const int STATUSES[] = {200, 301, 303, 304, 400, 404, 405, 413, 500, 503};
+static const int STATUSES[] = {200, 301, 303, 304, 400, 403, 404, 405, 413, 414,
+                               429, 431, 500, 501, 503, 507};
 #define NSTATUS (sizeof STATUSES / sizeof STATUSES[0] + 1)   /* + "other" */
 
 static const long long BUCKET_USEC[] = {100, 250, 500, 1000, 2500, 5000, 10000,

@@ -1,22 +1,31 @@
-/* server.c -- libmicrohttpd set-up, routing, the response cache, the request
- * deadline, the access log (server.h). Finished answers are built in response.c.
+/* server.c -- libmicrohttpd set-up, the edge (what a request must be to be
+ * served), routing, the response cache, the request deadline, the access log
+ * (server.h). Finished answers are built in response.c.
  *
  * libmicrohttpd runs a pool of worker threads, each with its own epoll loop.
- * It calls on_request several times per request: the first call only
- * allocates our per-request state (struct exchange) and returns; later calls
- * deliver the body; the call with no more upload data dispatches to a handler
- * and queues the response. Queuing on the second call, not the first, is what
- * keeps connections alive: libmicrohttpd answers "Connection: close" to a
- * response queued before it has looked at the request body (it then cannot
- * tell where the next request starts), and keep-alive is worth 4x in
- * throughput here. The one answer queued on the first call is 413 for a body
- * that Content-Length already shows is too large: there closing the
- * connection is the point.
+ * For each request it calls on_uri once, on the raw request target, as soon
+ * as the request line is read: that makes our per-request state (struct
+ * exchange) and takes the query away from libmicrohttpd (see on_uri). Then it
+ * calls on_request several times: the first call, once the headers are in,
+ * is where the edge refuses what must not be served (framing, sizes, the
+ * connection cap: answers queued there say "Connection: close", and
+ * libmicrohttpd closes after them); later calls deliver the body; the call
+ * with no more upload data dispatches to a handler and queues the response.
+ * Queuing on that last call, not the first, is what keeps connections alive:
+ * libmicrohttpd answers "Connection: close" to a response queued before it
+ * has looked at the request body (it then cannot tell where the next request
+ * starts), and keep-alive is worth 4x in throughput here.
+ *
+ * Invariants: every answer is queued at most once per request
+ * (exchange.answered); a request that reaches a handler has a path that
+ * starts with '/', holds no control character or backslash, and was not
+ * spelled with %2F, %5C or %00; it used at most max_header_bytes of its
+ * connection's memory, leaving ANSWER_RESERVE bytes for its answer's headers.
  *
  * The access-log line is written when the answer is queued. on_completed runs
- * once per request, whatever happened (also when the client went away), and
- * frees the exchange; the count of exchanges alive is what http_server_stop
- * waits on. */
+ * once per request, whatever happened (also when the client went away, or
+ * when libmicrohttpd answered the request itself), and frees the exchange;
+ * the count of exchanges alive is what http_server_stop waits on. */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -68,16 +77,36 @@ struct http_server {
     atomic_uint_fast64_t forgets;
 };
 
-/* One request from its first callback to its completion. */
+/* One request from its request line (on_uri) to its completion. */
 struct exchange {
     struct timespec start;
     size_t route;                 /* index into routes; nroutes: none */
     struct buf body;
-    int too_large;
+    char *query;                  /* the query as sent (malloc'd), or NULL */
+    int headers_seen;             /* on_request has had its first call */
+    int answered;                 /* a response is queued: ignore the rest */
+    int too_large;                /* body over max_body: 413 once it has ended */
+    int refuse;                   /* status the request line earned (431, 500), or 0 */
+    int unrouted;                 /* the target spelled '/' or '\' as %2F / %5C, or %00 */
+    size_t target_len;            /* bytes of the request target as sent */
     int status;
     size_t bytes;
     struct cache_ref *held;       /* the cached answer this request is sending */
 };
+
+/* Connection memory. libmicrohttpd keeps a connection's request line, its
+ * headers (and one record of about 64 bytes per header) and the headers of
+ * the answer in one pool of fixed size. A request that fills it answers
+ * itself (libmicrohttpd's 414 or 431), but one that fills it nearly leaves
+ * no room for the answer's headers, and libmicrohttpd then closes the
+ * connection without a word. So the pool is --max-header-bytes plus
+ * ANSWER_RESERVE, and a request that uses more than --max-header-bytes of it
+ * (by the estimate below) is refused (414 or 431) before anything else: every
+ * request a handler sees leaves ANSWER_RESERVE bytes for its answer's headers
+ * (Location included: a redirect longer than REDIRECT_MAX is not made). */
+#define HEADER_RECORD 64
+#define ANSWER_RESERVE 4096
+#define REDIRECT_MAX 2048
 
 /* --- the request deadline --------------------------------------------------------------- */
 
@@ -216,42 +245,125 @@ void http_reply_json_error(struct http_reply *r, int status, const char *message
     buf_puts(&r->body, "}");
 }
 
-const char *http_request_query(const struct http_request *req, const char *name)
+static int hexval(int c)
 {
-    if (!req || !req->conn || !name)
-        return NULL;
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* application/x-www-form-urlencoded, as browsers send a query: parameters
+ * separated by '&', name and value by '=', '+' for a space, %HH for a byte
+ * (a malformed escape stays as it is). */
+static void form_decode(struct buf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+        if (s[i] == '+') {
+            buf_putc(out, ' ');
+        } else if (s[i] == '%' && hi >= 0 && lo >= 0) {
+            buf_putc(out, (char)(hi * 16 + lo));
+            i += 2;
+        } else {
+            buf_putc(out, s[i]);
+        }
+    }
+}
+
+int http_query_param(const char *query, const char *name, struct buf *out)
+{
+    if (!query)
+        return 0;
+    struct buf key = BUF_INIT;
+    size_t name_len = strlen(name);
+    int found = 0;
+    for (const char *p = query; !found; p++) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t klen = eq ? (size_t)(eq - p) : n;
+        buf_reset(&key);
+        form_decode(&key, p, klen);
+        if (!buf_failed(&key) && key.len == name_len &&
+            (name_len == 0 || memcmp(key.data, name, name_len) == 0)) {
+            buf_append(out, "", 0);   /* data is then a C string, even when empty */
+            if (eq)
+                form_decode(out, eq + 1, n - klen - 1);
+            found = 1;
+        }
+        p += n;
+        if (!*p)
+            break;
+    }
+    buf_free(&key);
+    return found;
 }
 
 /* --- access log ---------------------------------------------------------------- */
 
+/* Appends in[0..) escaped to line at *len, reading at most max_in bytes of in
+ * and writing at most 4 * max_in + 4 bytes: a byte outside 0x21..0x7e, or a
+ * backslash, becomes \xHH (so a request can neither split a line nor forge a
+ * field, and a raw backslash never appears); a longer input ends in "\...",
+ * which escaped input cannot spell. */
+static void log_escape(char *line, size_t *len, const char *in, size_t max_in)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(in ? in : "-");
+    size_t n = *len, i = 0;
+    for (; p[i] && i < max_in; i++) {
+        if (p[i] > 0x20 && p[i] < 0x7f && p[i] != '\\') {
+            line[n++] = (char)p[i];
+        } else {
+            line[n++] = '\\';
+            line[n++] = 'x';
+            line[n++] = hex[p[i] >> 4];
+            line[n++] = hex[p[i] & 15];
+        }
+    }
+    if (p[i]) {
+        memcpy(line + n, "\\...", 4);
+        n += 4;
+    }
+    *len = n;
+}
+
+size_t http_log_format(char *line, long long sec, long nsec, const char *method,
+                       const char *path, int status, size_t bytes, long long usec)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        memset(&tm, 0, sizeof tm);
+    /* Each snprintf below has room for its longest output: the time is 24
+     * bytes for any year of four digits (or a little more), the numbers at
+     * most 3 x 20; HTTP_LOG_LINE_MAX counts 64 + 64 for them. */
+    char head[64];
+    int h = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (nsec / 1000000) % 1000);
+    size_t len = h < 0 ? 0 : (size_t)h < sizeof head ? (size_t)h : sizeof head - 1;
+    memcpy(line, head, len);
+    log_escape(line, &len, method, HTTP_LOG_METHOD_MAX);
+    line[len++] = ' ';
+    log_escape(line, &len, path, HTTP_LOG_PATH_MAX);
+    char tail[64];
+    int k = snprintf(tail, sizeof tail, " %d %zu %lld\n", status, bytes, usec);
+    size_t tl = k < 0 ? 0 : (size_t)k < sizeof tail ? (size_t)k : sizeof tail - 1;
+    memcpy(line + len, tail, tl);
+    return len + tl;
+}
+
 /* One line per request, written with a single write(2) so that lines from
- * different threads never interleave. Bytes of the path outside printable
- * ASCII are written as \xHH: a path cannot forge a log line. */
+ * different threads never interleave. */
 static void access_log(const char *method, const char *path, int status, size_t bytes,
                        long long usec)
 {
-    char line[1200];
+    char line[HTTP_LOG_LINE_MAX];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, now.tv_nsec / 1000000, method ? method : "-");
-    size_t len = (size_t)n;
-    for (const unsigned char *p = (const unsigned char *)(path ? path : "-");
-         *p && len < 1000; p++) {
-        if (*p > 0x20 && *p < 0x7f && *p != '\\') {
-            line[len++] = (char)*p;
-        } else {
-            len += (size_t)snprintf(line + len, sizeof line - len, "\\x%02x", *p);
-        }
-    }
-    len += (size_t)snprintf(line + len, sizeof line - len, " %d %zu %lld\n", status, bytes,
-                            usec);
-    if (len > sizeof line)
-        len = sizeof line;
+    size_t len = http_log_format(line, (long long)now.tv_sec, now.tv_nsec, method, path,
+                                 status, bytes, usec);
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
 }
@@ -282,6 +394,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     cache_release(s->cache, ex->held);   /* the answer is sent (or never will be) */
     buf_free(&ex->body);
+    free(ex->query);
     free(ex);
     *req_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
@@ -316,6 +429,24 @@ static int route_match(const char *pattern, const char *path, char *arg, size_t 
     return *path == '\0';
 }
 
+/* 1 if a Location of path[0..len) stays on this site: one '/' followed by
+ * neither '/' nor a backslash ("//host" and "/\host" name another host to a
+ * browser). */
+static int local_path(const char *path, size_t len)
+{
+    return len >= 1 && path[0] == '/' && (len == 1 || (path[1] != '/' && path[1] != '\\'));
+}
+
+/* 1 if path holds a control character or a backslash: never a name of ours,
+ * and never to be echoed into a Location. */
+static int odd_path(const char *path)
+{
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            return 1;
+    return 0;
+}
+
 size_t http_route_find(const struct http_route *routes, const char *method,
                        const char *path, char *arg, size_t argsize, size_t *redirect_len)
 {
@@ -324,11 +455,12 @@ size_t http_route_find(const struct http_route *routes, const char *method,
     while (routes[n].method)
         n++;
     arg[0] = '\0';
+    if (path[0] != '/' || odd_path(path))
+        return n;
     if (len > 1 && path[len - 1] == '/') {
         while (len > 1 && path[len - 1] == '/')
             len--;
-        /* "//host" would be a redirect to another site: not ours to make. */
-        if (len >= 2 && path[0] == '/' && path[1] == '/')
+        if (!local_path(path, len))
             return n;
         *redirect_len = len;
         return HTTP_ROUTE_REDIRECT;
@@ -345,14 +477,19 @@ size_t http_route_find(const struct http_route *routes, const char *method,
 }
 
 /* Runs the handler for req; returns the index of the route taken, or
- * nroutes for redirects and the not-found handler. */
+ * nroutes for redirects and the not-found handler. unrouted: the request
+ * target spelled a separator as an escape (%2F, %5C) or held %00, so the
+ * path is no name of ours whatever it decodes to. */
 static size_t dispatch(struct http_server *s, const struct http_request *req,
-                       struct http_reply *reply)
+                       int unrouted, struct http_reply *reply)
 {
     char arg[256];
     size_t redirect_len = 0;
-    size_t i = http_route_find(s->o.routes, req->method, req->path, arg, sizeof arg,
-                               &redirect_len);
+    size_t i = unrouted ? s->nroutes
+                        : http_route_find(s->o.routes, req->method, req->path, arg,
+                                          sizeof arg, &redirect_len);
+    if (i == HTTP_ROUTE_REDIRECT && redirect_len > REDIRECT_MAX)
+        i = s->nroutes;   /* no name of ours is that long */
     if (i == HTTP_ROUTE_REDIRECT) {
         char *to = strndup(req->path, redirect_len);
         if (!to) {
@@ -457,8 +594,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct exchange *ex,
     if (!resp)
         return MHD_NO;
     response_add_headers(resp, r);
+    /* libmicrohttpd closes the connection after a response that says so. */
+    if (r->close &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
     ex->status = r->status;
     ex->bytes = len;
+    ex->answered = 1;
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -470,18 +614,58 @@ static void reply_free(struct http_reply *r)
     free(r->location);
 }
 
-static enum MHD_Result reply_too_large(struct http_server *s, struct MHD_Connection *c,
-                                       struct exchange *ex, const char *method,
-                                       const char *url)
+/* Answers a request the edge refuses (a JSON error, like every error of the
+ * API) and closes the connection after it: what follows such a request on
+ * the connection cannot be trusted to be the next request. */
+static enum MHD_Result reply_refusal(struct http_server *s, struct MHD_Connection *c,
+                                     struct exchange *ex, int status, const char *message,
+                                     const char *method, const char *url)
 {
-    struct http_reply r = {.status = 413};
-    char msg[128];
-    snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->o.max_body);
-    http_reply_json_error(&r, 413, msg);
+    struct http_reply r = {.status = status};
+    http_reply_json_error(&r, status, message);
+    r.cache_control = "no-store";
+    r.close = 1;
     enum MHD_Result ret = send_reply(c, ex, &r);
     reply_free(&r);
     log_exchange(s, ex, method, url);
     return ret;
+}
+
+/* The answer to a request that used more than max_header_bytes of the pool:
+ * it may have left little room, so this answer carries no header beyond the
+ * ones libmicrohttpd adds (Date, Content-Length) and Connection: close. */
+static enum MHD_Result reply_oversized(struct http_server *s, struct MHD_Connection *c,
+                                       struct exchange *ex, int status, const char *method,
+                                       const char *url)
+{
+    static const char target[] = "request target too long\n";
+    static const char headers[] = "request headers too large\n";
+    const char *text = status == 414 ? target : headers;
+    size_t len = status == 414 ? sizeof target - 1 : sizeof headers - 1;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    ex->status = status;
+    ex->bytes = len;
+    ex->answered = 1;
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    log_exchange(s, ex, method, url);
+    return ret;
+}
+
+static enum MHD_Result reply_too_large(struct http_server *s, struct MHD_Connection *c,
+                                       struct exchange *ex, const char *method,
+                                       const char *url)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->o.max_body);
+    return reply_refusal(s, c, ex, 413, msg, method, url);
 }
 
 /* The total connection cap. libmicrohttpd itself, at its limit, stops
@@ -502,11 +686,201 @@ static enum MHD_Result reply_busy(struct http_server *s, struct MHD_Connection *
     http_reply_text(&r, 503, "text/plain; charset=utf-8",
                     "too many connections; try again shortly\n");
     r.cache_control = "no-store";
-    ex->too_large = 1;   /* nothing more to do for this request */
+    r.close = 1;
     enum MHD_Result ret = send_reply(c, ex, &r);
     reply_free(&r);
     log_exchange(s, ex, method, url);
     return ret;
+}
+
+/* --- the edge: request line and framing ------------------------------------------- */
+
+
+/* 414 or 431 if the request line and headers use more than max_header_bytes
+ * of the connection's pool, else 0. */
+static int oversized_request(const struct http_server *s, struct MHD_Connection *c,
+                             const struct exchange *ex)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    int entries = MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_COOKIE_KIND |
+                                                   MHD_GET_ARGUMENT_KIND, NULL, NULL);
+    size_t used = (ci ? ci->header_size : 0) +
+                  HEADER_RECORD * (size_t)(entries > 0 ? entries : 0);
+    if (used <= s->o.max_header_bytes)
+        return 0;
+    return ex->target_len + HEADER_RECORD > s->o.max_header_bytes ? 414 : 431;
+}
+
+static struct exchange *exchange_new(struct http_server *s)
+{
+    struct exchange *ex = calloc(1, sizeof *ex);
+    if (!ex)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &ex->start);
+    ex->route = s->nroutes;
+    atomic_fetch_add(&s->in_flight, 1);
+    return ex;
+}
+
+/* 1 if s[0..n) spells a separator as an escape ("%2F", "%5C", any case),
+ * which would route as something else than it reads, or a NUL ("%00", which
+ * the unescape hook leaves as it is). */
+static int escaped_separator(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (s[i] != '%')
+            continue;
+        char a = s[i + 1], b = (char)(s[i + 2] | 0x20);
+        if ((a == '2' && b == 'f') || (a == '5' && b == 'c') || (a == '0' && b == '0'))
+            return 1;
+    }
+    return 0;
+}
+
+/* libmicrohttpd's URI log hook: it runs once per request, on the raw request
+ * target, after the request line is read and before anything else is parsed.
+ * It makes the request's exchange (the access handler's *req_cls; on_completed
+ * frees it) and takes the query string away from libmicrohttpd.
+ *
+ * Why take the query: libmicrohttpd 0.9.75 stores every query argument as a
+ * record in the connection's fixed memory pool (--max-header-bytes), and when
+ * the pool runs out there -- ~450 arguments in a 2 KB URL, or a few in a URL
+ * near the limit -- it neither answers nor closes: the connection hangs until
+ * the timeout. ipborg reads no argument through libmicrohttpd, so the hook
+ * copies the query into the exchange (http_request.query, http_query_param)
+ * and ends the string libmicrohttpd is about to split at its '?': it then
+ * stores no argument at all. (The target is libmicrohttpd's own writable
+ * read buffer; the const is the hook's type. 0.9.75 finds the '?' before
+ * calling the hook and splits what follows it after.) More parameters than
+ * max_header_bytes / 256 earn a 431, answered once the headers are in. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct http_server *s = cls;
+    (void)c;
+    struct exchange *ex = exchange_new(s);
+    if (!ex)
+        return NULL;   /* on_request tries again, and answers 500 if it must */
+    const char *q = strchr(uri, '?');
+    size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+    ex->unrouted = escaped_separator(uri, plen);
+    ex->target_len = strlen(uri);
+    if (q) {
+        ex->query = strdup(q + 1);
+        if (!ex->query) {
+            ex->refuse = 500;
+        } else {
+            size_t params = 1;
+            for (const char *p = ex->query; *p; p++)
+                params += *p == '&';
+            size_t max_params = s->o.max_header_bytes / 256;
+            if (params > max_params)
+                ex->refuse = 431;
+        }
+        ((char *)uri)[plen + 1] = '\0';
+    }
+    return ex;
+}
+
+/* What the framing headers of a request say (RFC 9112 section 6). */
+struct framing {
+    unsigned content_lengths, transfer_encodings;
+    const char *content_length;   /* the first value */
+    const char *transfer_encoding;
+    int cl_differ;                /* two Content-Length values differ */
+    int cl_invalid;               /* a Content-Length that is not 1*DIGIT */
+    int bad_name;                 /* a field name with whitespace (before the colon) */
+};
+
+static int all_digits(const char *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    return 1;
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    struct framing *f = cls;
+    (void)kind;
+    if (key_size == 0 || memchr(key, ' ', key_size) || memchr(key, '\t', key_size))
+        f->bad_name = 1;
+    if (!value)
+        value = "", value_size = 0;
+    if (key_size == 14 && strncasecmp(key, "Content-Length", 14) == 0) {
+        if (!all_digits(value, value_size))
+            f->cl_invalid = 1;
+        if (f->content_lengths++ == 0)
+            f->content_length = value;
+        else if (strcmp(f->content_length, value) != 0)
+            f->cl_differ = 1;
+    } else if (key_size == 17 && strncasecmp(key, "Transfer-Encoding", 17) == 0) {
+        if (f->transfer_encodings++ == 0)
+            f->transfer_encoding = value;
+    }
+    return MHD_YES;
+}
+
+/* The status for a request whose framing is refused, with *why; 0 if it is
+ * fine. Called once the headers are in, before any body is read. */
+static int framing_refusal(struct MHD_Connection *c, const char *version, const char **why)
+{
+    struct framing f = {0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_header, &f);
+    if (f.bad_name) {
+        *why = "malformed header: a field name holds whitespace (before its colon)";
+        return 400;
+    }
+    if (f.transfer_encodings && f.content_lengths) {
+        *why = "both Content-Length and Transfer-Encoding: the body's length is ambiguous";
+        return 400;
+    }
+    if (f.cl_differ) {
+        *why = "Content-Length given twice with different values";
+        return 400;
+    }
+    if (f.cl_invalid) {
+        *why = "Content-Length is not a number";
+        return 400;
+    }
+    if (f.transfer_encodings && version && strcmp(version, "HTTP/1.0") == 0) {
+        /* RFC 9112 section 6.1: HTTP/1.0 has no Transfer-Encoding. */
+        *why = "Transfer-Encoding in an HTTP/1.0 request";
+        return 400;
+    }
+    if (f.transfer_encodings &&
+        (f.transfer_encodings > 1 || strcasecmp(f.transfer_encoding, "chunked") != 0)) {
+        *why = "Transfer-Encoding other than chunked is not implemented";
+        return 501;
+    }
+    return 0;
+}
+
+/* An absolute-form target ("http://host/path", RFC 9112 section 3.2.2) is
+ * served as its path, with its host in place of the Host header. Returns the
+ * path within url (url itself when it is in origin form) and sets *host to a
+ * malloc'd copy of the target's host (NULL when url is not absolute, or on
+ * out of memory). */
+static const char *target_path(const char *url, char **host)
+{
+    *host = NULL;
+    size_t i = 0;
+    if (!isalpha((unsigned char)url[0]))
+        return url;
+    while (isalnum((unsigned char)url[i]) || url[i] == '+' || url[i] == '-' || url[i] == '.')
+        i++;
+    if (strncmp(url + i, "://", 3) != 0)
+        return url;
+    const char *authority = url + i + 3;
+    const char *path = strchr(authority, '/');
+    size_t alen = path ? (size_t)(path - authority) : strlen(authority);
+    if (alen)
+        *host = strndup(authority, alen);
+    return path ? path : "/";
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -516,32 +890,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     struct http_server *s = cls;
     struct exchange *ex = *req_cls;
-    (void)version;
 
-    if (!ex) {
-        ex = calloc(1, sizeof *ex);
+    if (!ex) {   /* on_uri could not make it */
+        ex = exchange_new(s);
         if (!ex)
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &ex->start);
-        ex->route = s->nroutes;
-        atomic_fetch_add(&s->in_flight, 1);
         *req_cls = ex;
+    }
+    if (!ex->headers_seen) {
+        /* The first call: the headers are in, no body is read yet. Answers
+         * queued here make libmicrohttpd skip the body; each says
+         * "Connection: close". */
+        ex->headers_seen = 1;
         if ((unsigned)atomic_load(&s->open_conns) > s->o.max_connections)
             return reply_busy(s, c, ex, method, url);
+        int big = oversized_request(s, c, ex);
+        if (big)
+            return reply_oversized(s, c, ex, big, method, url);
+        if (ex->refuse == 431)
+            return reply_refusal(s, c, ex, 431, "too many query parameters", method, url);
+        if (ex->refuse)
+            return reply_refusal(s, c, ex, ex->refuse, "out of memory", method, url);
+        const char *why = NULL;
+        int st = framing_refusal(c, version, &why);
+        if (st)
+            return reply_refusal(s, c, ex, st, why, method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (n > s->o.max_body) {
-                ex->too_large = 1;
-                return reply_too_large(s, c, ex, method, url);
-            }
+        if (cl && strtoull(cl, NULL, 10) > s->o.max_body) {
+            ex->too_large = 1;
+            return reply_too_large(s, c, ex, method, url);
         }
+        return MHD_YES;
+    }
+    if (ex->answered) {
+        *upload_data_size = 0;
         return MHD_YES;
     }
 
     if (*upload_data_size) {
+        /* A body over max_body (only a chunked one gets here: Content-Length
+         * was checked above) is read to its end and dropped, then answered
+         * 413: libmicrohttpd 0.9.75 cannot queue an answer in the middle of a
+         * body, and closing while the client still sends would reset the
+         * connection before the client reads any answer. The request
+         * deadline (client_timeout) bounds how long this may take. */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (ex->too_large)
@@ -549,25 +942,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (n > s->o.max_body - ex->body.len) {
             ex->too_large = 1;
             buf_free(&ex->body);
-            return reply_too_large(s, c, ex, method, url);
+            return MHD_YES;
         }
         buf_append(&ex->body, upload_data, n);
         return MHD_YES;
     }
-    if (ex->too_large)
-        return MHD_YES;   /* 413 already queued */
     struct tracked_conn *tc = tracked(c);
     if (tc)
         atomic_store(&tc->waiting_since, 0);   /* a whole request is in */
+    if (ex->too_large)
+        return reply_too_large(s, c, ex, method, url);
 
+    char *target_host = NULL;
+    const char *path = target_path(url, &target_host);
     int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *host = target_host ? target_host
+                                   : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                 MHD_HTTP_HEADER_HOST);
     const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_ACCEPT_ENCODING);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
     char key[1024];
-    size_t keylen = is_get ? cache_key(s, url, host, key, sizeof key) : 0;
+    /* Answers are cached by path (the query is not part of the key, since
+     * cacheable answers do not depend on it); never for an unrouted target,
+     * which must not reach the answer for the path it decodes to. */
+    size_t keylen = is_get && !ex->unrouted ? cache_key(s, path, host, key, sizeof key) : 0;
     struct response_hit hit = {.c = c, .if_none_match = inm, .gzip_ok = response_accepts_gzip(ae)};
     /* One copy of an answer however many read it: a hit holds the entry until
      * on_completed, and a miss either produces the answer for every reader
@@ -583,6 +983,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             ex->route = hit.route;
             ex->status = hit.status;
             ex->bytes = hit.bytes;
+            free(target_host);
             log_exchange(s, ex, method, url);
             return hit.ret;
         }
@@ -592,17 +993,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     struct http_request req = {
         .method = method,
-        .path = url,
+        .path = path,
+        .query = ex->query,
         .host = host,
         .accept_encoding = ae,
         .if_none_match = inm,
         .body = ex->body.data,
         .body_len = ex->body.len,
-        .conn = c,
     };
     struct http_reply reply = {.status = 200};
     uint_fast64_t forgets = atomic_load(&s->forgets);
-    ex->route = dispatch(s, &req, &reply);
+    ex->route = dispatch(s, &req, ex->unrouted, &reply);
     enum MHD_Result ret;
     struct response_cached *e = NULL;
     if (keylen && reply.cacheable && reply.status == 200 && !buf_failed(&reply.body))
@@ -636,6 +1037,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     reply_free(&reply);
     buf_free(&ex->body);
+    free(target_host);
     log_exchange(s, ex, method, url);
     return ret;
 }
@@ -663,18 +1065,33 @@ static size_t unescape_path(void *cls, struct MHD_Connection *c, char *s)
 
 /* --- start and stop --------------------------------------------------------------- */
 
+/* libmicrohttpd's own messages, one escaped line each (they may quote
+ * request bytes). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    char msg[512];
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     if (n < 0)
         return;
     /* libmicrohttpd's messages end with a newline, mostly; keep one line. */
-    size_t len = strnlen(line, sizeof line - 1);
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
-    fprintf(stderr, "ipborg: http: %.*s\n", (int)len, line);
+    size_t mlen = strnlen(msg, sizeof msg - 1);
+    while (mlen && (msg[mlen - 1] == '\n' || msg[mlen - 1] == '\r'))
+        mlen--;
+    msg[mlen] = '\0';
+    char line[sizeof "ipborg: http: " + 4 * sizeof msg + 8];
+    size_t len = sizeof "ipborg: http: " - 1;
+    memcpy(line, "ipborg: http: ", len);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+            line[len++] = (char)*p;
+        } else {
+            len += (size_t)snprintf(line + len, sizeof line - len, "\\x%02x", *p);
+        }
+    }
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
 }
 
 struct http_server *http_server_start(const struct http_server_opts *o, char *err,
@@ -698,6 +1115,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         return NULL;
     }
     s->o = *o;
+    if (!s->o.max_header_bytes)
+        s->o.max_header_bytes = 32768;
     pthread_mutex_init(&s->conns_lock, NULL);
     while (o->routes[s->nroutes].method)
         s->nroutes++;
@@ -760,8 +1179,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, char *er
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_path, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(o->max_header_bytes ? o->max_header_bytes : 32768),
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.max_header_bytes + ANSWER_RESERVE,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {

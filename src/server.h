@@ -12,6 +12,22 @@
  * answered 301 to the path without them; a path matching no route goes to the
  * not-found handler.
  *
+ * The edge (RFC 9112). Before any handler runs, a request is refused with a
+ * status line and a close when its framing is ambiguous: Content-Length
+ * together with Transfer-Encoding, Content-Length values that differ or are
+ * not numbers, whitespace in a header's name (before its colon) -> 400; a
+ * Transfer-Encoding other than "chunked" -> 501; more query parameters than
+ * max_header_bytes / 256 -> 431. A redirect only ever points to a path of this
+ * site: one '/' followed by neither '/' nor '\'. A path that holds control
+ * characters or a backslash, or whose request target spelled a '/' or '\' as
+ * %2F / %5C, is not routed at all (404). An absolute-form target
+ * ("GET http://host/path") is served as its path, with its host as the Host.
+ *
+ * The access log: one line per answered request, every byte of the method and
+ * the path outside printable ASCII (and the backslash, and the space) written
+ * as \xHH, each field cut at a fixed length, so a line is at most
+ * HTTP_LOG_LINE_MAX bytes and a request can never forge or split one.
+ *
  * Bodies. A request body is buffered up to max_body bytes; a larger one is
  * answered 413 as soon as Content-Length shows it (or as soon as a chunked body
  * passes the limit), without reading the rest.
@@ -34,19 +50,16 @@
 struct http_request {
     const char *method;           /* "GET", "HEAD", "POST", ... */
     const char *path;             /* decoded path, without the query */
-    const char *host;             /* Host header, or NULL */
+    /* The query as sent (after '?', not decoded; http_query_param reads it), or
+     * NULL. Answers are cached by path alone: a handler whose answer depends
+     * on the query must not mark it cacheable. */
+    const char *query;
+    const char *host;             /* Host header (or an absolute-form target's host), or NULL */
     const char *accept_encoding;  /* or NULL */
     const char *if_none_match;    /* or NULL */
     const char *body;             /* POST body (not NUL-terminated), or NULL */
     size_t body_len;
-    void *conn;                   /* the connection, for http_request_query; opaque */
 };
-
-/* The value of query parameter name ("?name=value", percent-decoded), or
- * NULL when the request has none (also for "?name" without '='). Valid
- * during the request. Answers that depend on the query must not be marked
- * cacheable: the response cache keys on the path alone. */
-const char *http_request_query(const struct http_request *req, const char *name);
 
 /* What a handler answers. Exactly one of body / static_data is used: a
  * handler either appends to body (owned by the reply, freed by the server) or
@@ -59,6 +72,7 @@ struct http_reply {
     size_t static_len;
     char *location;               /* malloc'd, or NULL */
     const char *cache_control;    /* a literal, or NULL */
+    int close;                    /* "Connection: close": no further request on this connection */
     /* Set by a handler when this 200 answer is the same for every later GET
      * of this path (a grid, a fixed page, a static file): the server then
      * keeps the finished response (and its gzip form) and answers later
@@ -87,11 +101,15 @@ struct http_route {
  * Returns:
  *   i < n                route i takes the request; arg[0..argsize) holds the
  *                        segment its '*' matched ("" when it has none);
- *   n                    no route: the not-found handler answers (also for a
- *                        path with trailing slashes that starts with "//",
- *                        which must not become a redirect to another host);
+ *   n                    no route: the not-found handler answers; also for
+ *                        every path that does not start with '/' or holds a
+ *                        control character (< 0x20, 0x7f) or a backslash;
  *   HTTP_ROUTE_REDIRECT  path has trailing slashes: answer 301 to its first
- *                        *redirect_len bytes (the path without them, >= 1).
+ *                        *redirect_len bytes (the path without them, >= 1),
+ *                        which start with one '/' followed by neither '/'
+ *                        nor '\' (otherwise the answer is n: a Location
+ *                        like "//host" or "/\host" leads a browser to
+ *                        another site).
  * arg must hold at least one byte. */
 #define HTTP_ROUTE_REDIRECT ((size_t)-1)
 size_t http_route_find(const struct http_route *routes, const char *method,
@@ -104,7 +122,11 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned max_per_ip;          /* 0: no cap */
     unsigned client_timeout;      /* seconds */
-    size_t max_header_bytes;      /* per-connection memory (request line + headers); 0: default */
+    /* What the request line and headers may use of a connection's memory
+     * (libmicrohttpd's pool, which is this + 4 KB for the answer's headers);
+     * more is a 414 or 431. Also bounds the query: more than this / 256
+     * parameters is a 431. 0: 32768. */
+    size_t max_header_bytes;
     size_t max_body;
     int quiet;                    /* no access log */
     size_t cache_bytes;           /* response cache budget; 0: no cache */
@@ -115,6 +137,27 @@ struct http_server_opts {
 };
 
 struct http_server;
+
+/* The value of query parameter name (decoded: %HH and '+'), appended to out
+ * (NUL-terminated). query is http_request.query ("a=1&b=2", may be NULL).
+ * 1 if the parameter is present (the first one when repeated), 0 if not. */
+int http_query_param(const char *query, const char *name, struct buf *out);
+
+/* One access-log line: "TIME METHOD PATH STATUS BYTES USEC\n", TIME in UTC
+ * (ISO 8601, milliseconds) from sec/nsec (CLOCK_REALTIME). method and path
+ * may be NULL ("-"); their bytes outside 0x21..0x7e, and '\', become \xHH;
+ * the method is cut after HTTP_LOG_METHOD_MAX bytes and the path after
+ * HTTP_LOG_PATH_MAX, a cut field ending in "\...". Writes at most
+ * HTTP_LOG_LINE_MAX bytes (no NUL) to line (which holds that many) and returns
+ * the length. Exported for the unit tests. */
+#define HTTP_LOG_METHOD_MAX 32
+#define HTTP_LOG_PATH_MAX 1024
+/* time, method, space, path, status and sizes; an escaped field is at most 4
+ * bytes per input byte and 4 for the cut mark. */
+#define HTTP_LOG_LINE_MAX \
+    (64 + (4 * HTTP_LOG_METHOD_MAX + 4) + 1 + (4 * HTTP_LOG_PATH_MAX + 4) + 64)
+size_t http_log_format(char *line, long long sec, long nsec, const char *method,
+                       const char *path, int status, size_t bytes, long long usec);
 
 /* Starts listening and serving on worker threads. NULL + err on failure. */
 struct http_server *http_server_start(const struct http_server_opts *o, char *err,

@@ -19,6 +19,7 @@
 #include "redact.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,6 +255,35 @@ void store_close(struct store *st)
 
 const char *store_url(const struct store *st) { return st->url; }
 const char *store_target(const struct store *st) { return st->target; }
+
+/* What a person is shown of the database (the serve start-up line): the
+ * SQLite file's full path, or PostgreSQL's hosts and database name -- never
+ * user, password or parameters. */
+void store_describe(const struct store *st, char *out, size_t n)
+{
+    const char *backend = st->ops->name;
+    if (!strcmp(backend, "sqlite")) {
+        char *full = realpath(st->target, NULL);
+        snprintf(out, n, "sqlite database %s", full ? full : st->target);
+        free(full);
+        return;
+    }
+    const char *p = strstr(st->url, "://");
+    p = p ? p + 3 : st->url;
+    size_t auth = strcspn(p, "/?");
+    const char *host = p;
+    for (const char *q = p; q < p + auth; q++)
+        if (*q == '@')
+            host = q + 1;                      /* user information dropped */
+    int hl = (int)(p + auth - host);
+    const char *db = p[auth] == '/' ? p + auth + 1 : "";
+    int dl = (int)strcspn(db, "?");
+    if (hl == 0) {                             /* libpq's default: the local socket */
+        host = "(local socket)";
+        hl = (int)strlen(host);
+    }
+    snprintf(out, n, "%s database %.*s%s%.*s", backend, hl, host, dl ? "/" : "", dl, db);
+}
 const struct store_ops *store_backend(const struct store *st) { return st->ops; }
 const char *store_backend_name(const struct store *st) { return st->ops->name; }
 int store_flags(const struct store *st) { return st->flags; }

@@ -107,6 +107,10 @@ const char *store_url(const struct store *st);
 /* "sqlite" or "postgresql": for the startup line and messages only; callers
  * never branch on it. */
 const char *store_backend_name(const struct store *st);
+/* What a person may be shown of the database, in out (n bytes): "sqlite
+ * database /full/path.db" or "postgresql database host:port/dbname" -- never
+ * a user, password or parameter. */
+void store_describe(const struct store *st, char *out, size_t n);
 /* 1 if the two URLs name the same database as far as can be told without
  * opening either (the same URL, the same SQLite file under another path, the
  * same PostgreSQL host/port/database/user). */
