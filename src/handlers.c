@@ -546,14 +546,14 @@ static void home_with_latest(struct app *a, struct http_reply *r)
     r->cache_control = rc == STORE_OK ? LISTING_CACHE_CONTROL : "no-store";
 }
 
-/* The value of query parameter name as a C string in b (reset first), or NULL
- * when the request has none or gives it empty ("?before" and "?before=" are
- * the first page, as no parameter is). */
+/* The value of query parameter name as a C string in b (reset first): NULL
+ * when the request has none or names it without '=' ("?before" is the first
+ * page, as no parameter is); "" for "?before=" (which parsers refuse). */
 static const char *query_value(const struct http_request *req, const char *name,
                                struct buf *b)
 {
     buf_reset(b);
-    if (!http_query_param(req->query, name, b) || buf_failed(b) || !b->data || !b->data[0])
+    if (http_query_param(req->query, name, b) != 1 || buf_failed(b) || !b->data)
         return NULL;
     return b->data;
 }
@@ -689,7 +689,7 @@ static void handle_oembed(void *app, const struct http_request *req, struct http
         buf_free(&qurl);
         return;
     }
-    if (!url) {
+    if (!url || !*url) {
         http_reply_json_error(r, 400, "url: the address of a grid of this site is required");
         buf_free(&qurl);
         return;

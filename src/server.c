@@ -289,7 +289,7 @@ int http_query_param(const char *query, const char *name, struct buf *out)
             buf_append(out, "", 0);   /* data is then a C string, even when empty */
             if (eq)
                 form_decode(out, eq + 1, n - klen - 1);
-            found = 1;
+            found = eq ? 1 : 2;
         }
         p += n;
         if (!*p)

@@ -140,7 +140,9 @@ struct http_server;
 
 /* The value of query parameter name (decoded: %HH and '+'), appended to out
  * (NUL-terminated). query is http_request.query ("a=1&b=2", may be NULL).
- * 1 if the parameter is present (the first one when repeated), 0 if not. */
+ * 1 if the parameter is present with '=' (the first one when repeated; its
+ * value may be empty), 2 if present without '=' ("?name&..."; out holds ""),
+ * 0 if not. */
 int http_query_param(const char *query, const char *name, struct buf *out);
 
 /* One access-log line: "TIME METHOD PATH STATUS BYTES USEC\n", TIME in UTC

@@ -42,7 +42,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 import harness  # noqa: E402
-from harness import Server, eq, fresh_db, ok, path_of, read_vector  # noqa: E402
+from harness import Server, eq, fresh_db, ok, path_of, png_decode, read_vector  # noqa: E402
 
 CHROMIUM = os.environ.get("IPBORG_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("IPBORG_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -157,46 +157,6 @@ class Browser:
                 self.driver.wait()
         self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-# --- PNG (8-bit RGB or RGBA, not interlaced: what Chromium writes) --------------
-
-def png_decode(data):
-    eq(data[:8], b"\x89PNG\r\n\x1a\n", "PNG signature")
-    pos, idat = 8, b""
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            ok(depth == 8 and ctype in (2, 6) and not interlace,
-               "screenshot is an 8-bit RGB(A) PNG (depth %d, type %d)" % (depth, ctype))
-            bpp = 3 if ctype == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw, stride, rows = zlib.decompress(idat), w * bpp, []
-    prev = bytearray(stride)
-    for y in range(h):
-        start = y * (stride + 1)
-        f, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(line)
-        prev = line
-    return w, h, lambda x, y: tuple(rows[y][bpp * x:bpp * x + 3])
 
 
 # --- checks ---------------------------------------------------------------------

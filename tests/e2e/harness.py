@@ -21,12 +21,14 @@ import re
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
 import urllib.parse
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("IPBORG_BIN", os.path.join(ROOT, "build", "ipborg"))
@@ -369,3 +371,46 @@ def run_all(pattern=None):
         shutil.rmtree(TMP, ignore_errors=True)
     print("e2e: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+# --- PNG -----------------------------------------------------------------------
+
+def png_decode(data):
+    """(width, height, pixel(x, y) -> (r, g, b)) of an 8-bit RGB or RGBA PNG, not
+    interlaced (what ipborg and Chromium write), with zlib and the PNG filters
+    only: the tests need no imaging library."""
+    eq(data[:8], b"\x89PNG\r\n\x1a\n", "PNG signature")
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            ok(depth == 8 and ctype in (2, 6) and not interlace,
+               "screenshot is an 8-bit RGB(A) PNG (depth %d, type %d)" % (depth, ctype))
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, rows = zlib.decompress(idat), w * bpp, []
+    prev = bytearray(stride)
+    for y in range(h):
+        start = y * (stride + 1)
+        f, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        prev = line
+    return w, h, lambda x, y: tuple(rows[y][bpp * x:bpp * x + 3])

@@ -21,51 +21,6 @@ from harness import (BIN, ROOT, TMP, Server, eq, fresh_db, ok, path_of, pg_url, 
                      test)
 
 
-def png_size_and_pixels(data):
-    """Width, height and rows of RGB pixels of an 8-bit RGB PNG (the kind ipborg
-    writes), decoded with zlib and the PNG filters; no imaging library needed."""
-    eq(data[:8], b"\x89PNG\r\n\x1a\n", "PNG signature")
-    pos, idat, w, h = 8, b"", None, None
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-            eq((depth, ctype), (8, 2), "8-bit RGB")
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw = zlib.decompress(idat)
-    stride = w * 3
-    rows, prev = [], bytearray(stride)
-    for y in range(h):
-        f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - 3] if i >= 3 else 0
-            b = prev[i]
-            c = prev[i - 3] if i >= 3 else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pr) & 255
-        rows.append(bytes(line))
-        prev = line
-    return w, h, rows
-
-
-def pixel(rows, x, y):
-    return tuple(rows[y][3 * x:3 * x + 3])
-
-
 @test
 def grid_png_and_link_preview(backend):
     with Server(fresh_db(backend)) as s:
@@ -82,7 +37,7 @@ def grid_png_and_link_preview(backend):
             eq(st, 200, "png of " + url)
             eq(h["content-type"], "image/png")
             ok("etag" in h, "PNG is cached with an ETag")
-            w, hgt, rows = png_size_and_pixels(png)
+            w, hgt, px = harness.png_decode(png)
             lines = 1 if g["lines_on"] else 0
             eq((w, hgt), (g["width"] * size + (g["width"] + 1) * lines,
                           g["height"] * size + (g["height"] + 1) * lines), "image size")
@@ -90,10 +45,10 @@ def grid_png_and_link_preview(backend):
                 for c in range(g["width"]):
                     x = c * (size + lines) + lines + size // 2
                     y = r * (size + lines) + lines + size // 2
-                    eq(pixel(rows, x, y), tuple(g["blocks"][r][c][:3]), "block (%d,%d)" % (r, c))
+                    eq(px(x, y), tuple(g["blocks"][r][c][:3]), "block (%d,%d)" % (r, c))
             if lines:
-                eq(pixel(rows, 0, 0), (255, 255, 255), "border")
-                eq(pixel(rows, size + 1, 1), (255, 255, 255), "line between blocks")
+                eq(px(0, 0), (255, 255, 255), "border")
+                eq(px(size + 1, 1), (255, 255, 255), "line between blocks")
             page = s.get(path_of(url))[2].decode()
             ok('<meta property="og:image" content="%s.png">' % url in page, "og:image")
             ok('<meta property="og:image:width" content="%d">' % w in page, "og:image:width")

@@ -17,7 +17,7 @@ import time
 import urllib.parse
 import zlib
 
-from harness import BIN, Server, eq, fresh_db, ok, path_of, psql, read_vector, test
+from harness import BIN, Server, eq, fresh_db, ok, path_of, png_decode, psql, read_vector, test
 from test_service import PUBLIC, SECRET
 
 
@@ -74,42 +74,6 @@ def sql(db, statement):
             con.close()
     else:
         psql(db, statement)
-
-
-# --- PNG, 8-bit RGB, as ipborg writes it ------------------------------------------
-
-def png_decode(data):
-    """(width, height, pixel(x, y) -> (r, g, b)) of an 8-bit RGB PNG; zlib only."""
-    eq(data[:8], b"\x89PNG\r\n\x1a\n", "PNG signature")
-    pos, idat, w = 8, b"", None
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            eq((depth, ctype, interlace), (8, 2, 0), "8-bit RGB, not interlaced")
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw, stride, rows, prev = zlib.decompress(idat), w * 3, [], bytearray(w * 3)
-    for y in range(h):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - 3] if i >= 3 else 0
-            b, c = prev[i], (prev[i - 3] if i >= 3 else 0)
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(line)
-        prev = line
-    return w, h, lambda x, y: tuple(rows[y][3 * x:3 * x + 3])
 
 
 # --- the gallery --------------------------------------------------------------------
