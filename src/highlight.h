@@ -1,5 +1,5 @@
 /* highlight.h -- Python source -> highlighted HTML, as Pygments' PythonLexer and
- * HtmlFormatter(cssclass='ipb-code') produce it (vectors/highlight/).
+ * HtmlFormatter(cssclass='ipb-code') produce it (tests/vectors/highlight/).
  *
  * Any byte sequence is safe: invalid UTF-8, NUL bytes, unterminated strings.
  * Output is always escaped; time is linear in the input. */

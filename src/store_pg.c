@@ -7,7 +7,7 @@
  *   grid_data JSONB NOT NULL, code_cells JSONB, ipb_class TEXT NOT NULL,
  *   created_at TIMESTAMPTZ NOT NULL DEFAULT now(), secret BOOLEAN NOT NULL
  *
- * SERIAL makes exactly what the original's DDL (vectors/legacy/
+ * SERIAL makes exactly what the original's DDL (tests/vectors/legacy/
  * original_postgres_schema.sql) spells out: an integer column, a sequence
  * <table>_id_seq AS integer OWNED BY the column, the nextval default and the
  * <table>_pkey primary key. Beside them ipborg keeps its own

@@ -1,6 +1,6 @@
 """test_browser.py -- ipborg's pages in a real browser (make test-browser).
 
-Starts build/ipborg on a fresh SQLite file, posts known grids from the shared vectors,
+Starts build/ipborg on a fresh SQLite file, posts known grids from the test vectors (tests/vectors),
 and drives headless Chromium through chromedriver's WebDriver HTTP API with nothing but
 Python's standard library. For the home page, two grid pages, a wide grid,
 a secret grid, the about page and a 404, in a desktop window (1280 px) and a phone's
