@@ -64,6 +64,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,6 +76,8 @@
 /* ---- jansson's allocator: a per-thread arena during validation ------------ */
 
 #define ARENA_BYTES (256 * 1024)
+/* Stored grid_data at least this long is followed by malloc_trim (grid_read). */
+#define GRID_TRIM_BYTES (1024 * 1024)
 #define ARENA_ALIGN 16          /* what malloc guarantees on x86-64 and arm64 */
 
 struct arena {
@@ -797,6 +800,13 @@ int grid_read(const char *grid_data, size_t len, struct grid *g, char *err, size
     else
         rc = read_tree(root, g, err, errlen);
     arena_end(scoped, root);
+    /* A big grid's parse tree (tens of MB for 250,000 blocks) outgrows the
+     * arena and is freed into this thread's malloc arena, which glibc keeps;
+     * with dozens of worker threads, each that once read a big grid would
+     * hold that much. Give it back now: the trim costs little next to the
+     * parse it follows. */
+    if (len >= GRID_TRIM_BYTES)
+        malloc_trim(0);
     return rc;
 }
 
