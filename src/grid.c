@@ -67,11 +67,13 @@
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- jansson's allocator: a per-thread arena during validation ------------ */
 
@@ -780,6 +782,23 @@ static int read_tree(const json_t *root, struct grid *g, char *err, size_t errle
     return 0;
 }
 
+/* A big grid's parse tree (tens of MB for 250,000 blocks) outgrows the arena
+ * and is freed into the thread's malloc arena, which glibc keeps: with dozens
+ * of worker threads, each that once read a big grid would hold that much.
+ * malloc_trim gives it back, but walks every arena, so it runs at most once
+ * a second whoever asks: what piles up in between is bounded by the reads of
+ * one second, and many readers of big grids do not pay for a trim each. */
+static void trim_now_and_then(void)
+{
+    static _Atomic int64_t last_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t prev = atomic_load(&last_ms);
+    if (now - prev >= 1000 && atomic_compare_exchange_strong(&last_ms, &prev, now))
+        malloc_trim(0);
+}
+
 int grid_read(const char *grid_data, size_t len, struct grid *g, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -800,13 +819,8 @@ int grid_read(const char *grid_data, size_t len, struct grid *g, char *err, size
     else
         rc = read_tree(root, g, err, errlen);
     arena_end(scoped, root);
-    /* A big grid's parse tree (tens of MB for 250,000 blocks) outgrows the
-     * arena and is freed into this thread's malloc arena, which glibc keeps;
-     * with dozens of worker threads, each that once read a big grid would
-     * hold that much. Give it back now: the trim costs little next to the
-     * parse it follows. */
     if (len >= GRID_TRIM_BYTES)
-        malloc_trim(0);
+        trim_now_and_then();
     return rc;
 }
 
