@@ -132,7 +132,7 @@ def big_grid_server(backend, args=(), **grid):
     # Renders of a 500x500 grid take seconds on a loaded machine, and a worker
     # thread that renders serves none of its other connections meanwhile: a
     # longer --client-timeout keeps those from being closed as too slow.
-    srv = Server(fresh_db(backend), args=["--quiet", "--client-timeout", "60"] + list(args))
+    srv = Server(fresh_db(backend), args=["--quiet", "--client-timeout", "300"] + list(args))
     try:
         st, _, body = srv.post(big_post(**grid))
         eq(st, 200, "post of the 500x500 grid")
